@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export DJANGO_SETTINGS_MODULE := eventhub.settings
+
+.PHONY: run test lint bench bench-patterns chaos screenshots clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.runtime
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runstack $(if $(DEMO),--demo)
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint
+	DEBUG=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench-patterns: $(VENV)/.dev
+	$(BIN)/python bench/patterns.py
+
+clean:
+	rm -rf $(VENV) staticfiles .eventhub test-db.sqlite3*

@@ -1,0 +1,98 @@
+"""AWS Signature Version 4 verification for the EventBridge-compatible endpoint."""
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from django.http import HttpRequest
+
+from dashboard.hmac_keys import first_sigv4_hmac
+
+_AUTH = re.compile(
+    r"^AWS4-HMAC-SHA256\s+Credential=(?P<key>[^/\s]+)/(?P<date>\d{8})/(?P<region>[^/\s]+)/(?P<service>[^/\s]+)"
+    r"/aws4_request,\s*SignedHeaders=(?P<headers>[a-z0-9\-;]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
+)
+MAX_CLOCK_SKEW = timedelta(minutes=15)
+
+
+class SignatureError(Exception):
+    """The request is not signed, or not signed by a key we know; `code` is AWS's error type."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Credential:
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+def parse_authorization(request: HttpRequest) -> Credential:
+    match = _AUTH.match(request.headers.get("Authorization", ""))
+    if not match:
+        raise SignatureError(
+            "MissingAuthenticationTokenException", "Request is missing a valid AWS Signature Version 4."
+        )
+    return Credential(
+        access_key_id=match["key"],
+        date=match["date"],
+        region=match["region"],
+        service=match["service"],
+        signed_headers=tuple(match["headers"].split(";")),
+        signature=match["signature"],
+    )
+
+
+def _canonical_request(request: HttpRequest, credential: Credential, body: bytes) -> str:
+    path = quote(request.path, safe="/-_.~") or "/"
+    query = "&".join(
+        sorted(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}" for k, vs in request.GET.lists() for v in vs)
+    )
+    headers = ""
+    for name in credential.signed_headers:
+        value = request.headers.get(name)
+        if value is None:
+            raise SignatureError("InvalidSignatureException", f"Signed header '{name}' is missing.")
+        headers += f"{name}:{' '.join(value.split())}\n"
+    return "\n".join(
+        [request.method, path, query, headers, ";".join(credential.signed_headers), hashlib.sha256(body).hexdigest()]
+    )
+
+
+def verify(request: HttpRequest, credential: Credential, secret_digest: str, body: bytes) -> None:
+    """Raise SignatureError unless the request carries a fresh, valid signature for the stored secret."""
+    amz_date = request.headers.get("X-Amz-Date", "")
+    try:
+        signed_at = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    except ValueError as error:
+        raise SignatureError("IncompleteSignatureException", "X-Amz-Date header is missing or malformed.") from error
+    if abs(datetime.now(UTC) - signed_at) > MAX_CLOCK_SKEW:
+        raise SignatureError("InvalidSignatureException", "Signature expired: X-Amz-Date is more than 15 minutes off.")
+    scope = f"{credential.date}/{credential.region}/{credential.service}/aws4_request"
+    string_to_sign = "\n".join(
+        [
+            "AWS4-HMAC-SHA256",
+            amz_date,
+            scope,
+            hashlib.sha256(_canonical_request(request, credential, body).encode()).hexdigest(),
+        ]
+    )
+    key = first_sigv4_hmac(secret_digest, credential.date.encode())
+    for part in (credential.region, credential.service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, credential.signature):
+        raise SignatureError(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method.",
+        )

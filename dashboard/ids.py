@@ -1,0 +1,18 @@
+"""Time-ordered identifiers (UUIDv7, RFC 9562): sortable by creation time, unique without coordination."""
+
+import os
+import time
+import uuid
+
+
+def uuid7() -> uuid.UUID:
+    """A UUIDv7: 48 bits of Unix milliseconds, the version, 12 random bits, the variant, 62 random bits."""
+    millis = time.time_ns() // 1_000_000
+    rand_a = int.from_bytes(os.urandom(2), "big") & 0x0FFF
+    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
+    return uuid.UUID(int=value)
+
+
+def new_event_id() -> str:
+    return str(uuid7())

@@ -1,0 +1,70 @@
+from django.db import models
+from django.utils import timezone
+
+from dashboard.ids import new_event_id
+
+
+class ImmutableRecord(Exception):
+    """Raised when code tries to change a stored event: the log is append-only."""
+
+
+class Event(models.Model):
+    """One accepted event: the EventBridge envelope plus the stream coordinates used by event sourcing.
+
+    `position` is the global log order (cursor pagination, `$all` subscriptions); `event_id` is the
+    envelope's `id`, time-ordered when we generate it, or the producer's own for idempotent retries.
+    """
+
+    position = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(max_length=64, unique=True, default=new_event_id)
+    bus = models.CharField(max_length=64, default="default")
+    source = models.CharField(max_length=256)
+    detail_type = models.CharField(max_length=256)
+    detail = models.JSONField(default=dict)
+    time = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    resources = models.JSONField(default=list, blank=True)
+    account = models.CharField(max_length=12, blank=True)
+    region = models.CharField(max_length=32, blank=True)
+    trace_header = models.CharField(max_length=500, blank=True)
+    correlation_id = models.CharField(max_length=128, blank=True)
+    causation_id = models.CharField(max_length=128, blank=True)
+    aggregate_type = models.CharField(max_length=128, null=True, blank=True)
+    aggregate_id = models.CharField(max_length=256, null=True, blank=True)
+    version = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-position"]
+        indexes = [
+            models.Index(fields=["bus", "-position"], name="event_bus_newest"),
+            models.Index(fields=["bus", "source", "-position"], name="event_bus_source_newest"),
+            models.Index(fields=["bus", "detail_type", "-position"], name="event_bus_type_newest"),
+            models.Index(fields=["bus", "time"], name="event_bus_time"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["aggregate_type", "aggregate_id", "version"], name="event_stream_version_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.detail_type} from {self.source} ({self.event_id})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ImmutableRecord(f"event {self.event_id} is stored and cannot change")
+        super().save(*args, **kwargs)
+
+    def envelope(self) -> dict:
+        """The event as EventBridge shows it to rules and targets."""
+        return {
+            "version": "0",
+            "id": self.event_id,
+            "detail-type": self.detail_type,
+            "source": self.source,
+            "account": self.account,
+            "time": self.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self.region,
+            "resources": self.resources,
+            "detail": self.detail,
+        }

@@ -1,0 +1,3 @@
+"""WebSocket URL routes; the consumers themselves live in consumers.py."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,153 @@
+"""EventHub settings. Everything that differs between machines comes from the environment, read here only."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+DEBUG = _env_bool("DEBUG", False)
+# A development key only works with DEBUG on; production must set SECRET_KEY.
+SECRET_KEY = os.environ.get("SECRET_KEY") or ("dev-insecure-key-" + "x" * 40 if DEBUG else "")
+if not SECRET_KEY:
+    raise RuntimeError("Set SECRET_KEY (or DEBUG=1 for a development key).")
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "dashboard.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "eventhub.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "eventhub.wsgi.application"
+ASGI_APPLICATION = "eventhub.asgi.application"
+
+# SQLite (WAL, immediate transactions so writers queue instead of failing) is the embedded default;
+# PostgreSQL uses psycopg's pool because CONN_MAX_AGE leaks connections under ASGI.
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # A file, not memory, so servers and workers started by tests share the test database.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("EVENTHUB_SQLITE_TEST_NAME", str(BASE_DIR / "test-db.sqlite3"))
+    }
+else:
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")), "timeout": 10}
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("EVENTHUB_REDIS_PREFIX", "eventhub") + ":asgi"},
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Production hardening: on unless DEBUG, so `manage.py check --deploy` passes with DEBUG off.
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# EventHub's own knobs. Limits follow EventBridge where it has them.
+EVENTHUB = {
+    "MAX_ENTRY_BYTES": int(os.environ.get("EVENTHUB_MAX_ENTRY_BYTES", str(256 * 1024))),
+    "MAX_BATCH_ENTRIES": int(os.environ.get("EVENTHUB_MAX_BATCH_ENTRIES", "10")),
+    "MAX_JSON_DEPTH": int(os.environ.get("EVENTHUB_MAX_JSON_DEPTH", "64")),
+    "ACCOUNT": os.environ.get("EVENTHUB_ACCOUNT", "000000000000"),
+    "REGION": os.environ.get("EVENTHUB_REGION", "local-1"),
+    "REDIS_PREFIX": os.environ.get("EVENTHUB_REDIS_PREFIX", "eventhub"),
+    # Retry schedule: delay = random(0, min(cap, base * 2**attempt)) (full jitter).
+    "RETRY_BASE_SECONDS": _env_float("EVENTHUB_RETRY_BASE_SECONDS", 1.0),
+    "RETRY_CAP_SECONDS": _env_float("EVENTHUB_RETRY_CAP_SECONDS", 300.0),
+    # Hosts or networks webhooks may reach although they are not public (the demo and tests allow loopback).
+    "WEBHOOK_ALLOW_NETWORKS": [n for n in os.environ.get("EVENTHUB_WEBHOOK_ALLOW_NETWORKS", "").split(",") if n],
+}
+# A whole batch of maximum-size entries fits; anything larger is answered 413 by the API.
+DATA_UPLOAD_MAX_MEMORY_SIZE = EVENTHUB["MAX_ENTRY_BYTES"] * EVENTHUB["MAX_BATCH_ENTRIES"] + 64 * 1024
