@@ -103,3 +103,32 @@ def test_aws_cli_put_events(live_daphne, credentials):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["FailedEntryCount"] == 0
     assert Event.objects.get().detail == {"from": "cli"}
+
+
+def test_boto3_test_event_pattern_answers_the_verdict(live_daphne, credentials):
+    client = events_client(live_daphne, *credentials)
+    event = {
+        "id": "1",
+        "account": "123456789012",
+        "source": "shop.orders",
+        "time": "2026-01-01T00:00:00Z",
+        "region": "us-east-1",
+        "detail-type": "OrderCreated",
+        "resources": [],
+        "detail": {"total": 1500},
+    }
+    pattern = {"source": ["shop.orders"], "detail": {"total": [{"numeric": [">=", 1000]}]}}
+    assert client.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"] is True
+    pattern["detail"]["total"] = [{"numeric": [">", 2000]}]
+    assert client.test_event_pattern(EventPattern=json.dumps(pattern), Event=json.dumps(event))["Result"] is False
+
+
+def test_boto3_invalid_pattern_raises_invalid_event_pattern_exception(live_daphne, credentials):
+    client = events_client(live_daphne, *credentials)
+    with pytest.raises(ClientError) as raised:
+        client.test_event_pattern(
+            EventPattern=json.dumps({"detail": {"total": [{"numeric": [">", "ten"]}]}}),
+            Event=json.dumps({"id": "1", "source": "a", "detail-type": "b", "detail": {}}),
+        )
+    assert raised.value.response["Error"]["Code"] == "InvalidEventPatternException"
+    assert "detail.total" in raised.value.response["Error"]["Message"]

@@ -131,3 +131,14 @@ def test_stored_events_cannot_be_changed():
     stored.source = "changed"
     with pytest.raises(ImmutableRecord):
         stored.save()
+
+
+def test_publish_works_without_a_csrf_token(api_key):
+    from django.test import Client
+
+    key, secret = api_key
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(
+        URL, json.dumps(event()), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key.access_key_id}:{secret}"
+    )
+    assert response.status_code == 200

@@ -86,6 +86,7 @@ def render_result(result: EntryResult) -> dict:
     return {"error_code": result.error_code, "error_message": result.error_message}
 
 
+@csrf_exempt
 async def publish_or_list_events(request: HttpRequest) -> HttpResponse:
     """`/api/v1/events`: POST publishes, GET lists."""
     if request.method == "GET":
