@@ -12,12 +12,13 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from dashboard.api.fastpath import MiddlewareFreeHandler, PublishFastPath  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # Static files are served by the app itself so one Daphne process is the whole deployment.
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        "http": PublishFastPath(ASGIStaticFilesHandler(django_asgi_app), MiddlewareFreeHandler()),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

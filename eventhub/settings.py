@@ -142,12 +142,21 @@ EVENTHUB = {
     "MAX_JSON_DEPTH": int(os.environ.get("EVENTHUB_MAX_JSON_DEPTH", "64")),
     "ACCOUNT": os.environ.get("EVENTHUB_ACCOUNT", "000000000000"),
     "REGION": os.environ.get("EVENTHUB_REGION", "local-1"),
+    # Threads (each with its own database connection) that store published batches concurrently.
+    "INGEST_THREADS": int(os.environ.get("EVENTHUB_INGEST_THREADS", "4")),
     "REDIS_PREFIX": os.environ.get("EVENTHUB_REDIS_PREFIX", "eventhub"),
     # Retry schedule: delay = random(0, min(cap, base * 2**attempt)) (full jitter).
     "RETRY_BASE_SECONDS": _env_float("EVENTHUB_RETRY_BASE_SECONDS", 1.0),
     "RETRY_CAP_SECONDS": _env_float("EVENTHUB_RETRY_CAP_SECONDS", 300.0),
     # Hosts or networks webhooks may reach although they are not public (the demo and tests allow loopback).
     "WEBHOOK_ALLOW_NETWORKS": [n for n in os.environ.get("EVENTHUB_WEBHOOK_ALLOW_NETWORKS", "").split(",") if n],
+    # Event sourcing: modules whose aggregates and projections register themselves on import.
+    "EVENT_SOURCING_MODULES": ["dashboard.shop.orders", "dashboard.shop.projections"],
+    "PROJECTION_BATCH": int(os.environ.get("EVENTHUB_PROJECTION_BATCH", "500")),
+    # How long a reader of the global log waits for in-flight transactions to fill a gap in positions.
+    "LOG_GAP_WAIT_SECONDS": _env_float("EVENTHUB_LOG_GAP_WAIT_SECONDS", 2.0),
+    "REPLAY_DEFAULT_RATE": _env_float("EVENTHUB_REPLAY_DEFAULT_RATE", 100.0),
+    "RETENTION_INTERVAL_SECONDS": _env_float("EVENTHUB_RETENTION_INTERVAL_SECONDS", 3600.0),
 }
 # A whole batch of maximum-size entries fits; anything larger is answered 413 by the API.
 DATA_UPLOAD_MAX_MEMORY_SIZE = EVENTHUB["MAX_ENTRY_BYTES"] * EVENTHUB["MAX_BATCH_ENTRIES"] + 64 * 1024

@@ -4,21 +4,19 @@ It translates AWS shapes to the native ones and calls the same domain functions,
 AWS CLI work against EventHub by changing only `endpoint_url`.
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.models import ApiKey
 from dashboard.patterns import InvalidPattern, compile_pattern
-from dashboard.publishing import publish_entries
 
-from . import sigv4
+from . import ingest, sigv4
+from .auth import find_key
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -78,7 +76,7 @@ def _body(request: HttpRequest) -> bytes:
 async def _authenticate(request: HttpRequest, body: bytes) -> ApiKey:
     try:
         credential = sigv4.parse_authorization(request)
-        key = await ApiKey.objects.filter(access_key_id=credential.access_key_id).afirst()
+        key = await find_key(credential.access_key_id)
         if key is None:
             raise sigv4.SignatureError(
                 "UnrecognizedClientException", "The security token included in the request is invalid."
@@ -137,7 +135,7 @@ async def put_events(params: dict) -> dict:
             f"Member must have length less than or equal to {limit}",
         )
     native = [_native_entry(entry) for entry in entries]
-    results = await asyncio.shield(sync_to_async(publish_entries)(native))
+    results = await ingest.publish(native)
     return {
         "FailedEntryCount": sum(not r.ok for r in results),
         "Entries": [

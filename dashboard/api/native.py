@@ -1,12 +1,10 @@
 """The native JSON API (thin: parse the request, call the domain, render the answer)."""
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import orjson
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -14,8 +12,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.models import Event
 from dashboard.patterns import InvalidPattern, compile_pattern, explain
-from dashboard.publishing import EntryResult, publish_entries
+from dashboard.publishing import EntryResult
 
+from . import ingest
 from .auth import authenticate
 from .errors import ApiError, error_response, json_response
 
@@ -97,8 +96,7 @@ async def publish_or_list_events(request: HttpRequest) -> HttpResponse:
 @api_view(("POST",), scope="publish")
 async def publish_events(request: HttpRequest) -> HttpResponse:
     entries = _entries_of(read_json_body(request))
-    # Shielded: a client that hangs up must not cancel a write that is already under way.
-    results = await asyncio.shield(sync_to_async(publish_entries)(entries))
+    results = await ingest.publish(entries)
     failed = sum(not r.ok for r in results)
     body = {"failed_entry_count": failed, "entries": [render_result(r) for r in results]}
     return json_response(body, status=400 if failed == len(results) else 200)

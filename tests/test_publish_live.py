@@ -1,0 +1,52 @@
+"""The native publish API through a real Daphne: the middleware-free fast path and its ingest pool."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+from dashboard.models import ApiKey, Event
+
+
+@pytest.fixture
+def bearer(transactional_db) -> str:
+    key, secret = ApiKey.issue("live", ["publish", "read"])
+    return f"Bearer {key.access_key_id}:{secret}"
+
+
+def post(url: str, bearer: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{url}/api/v1/events", data=body, headers={"Authorization": bearer, "Content-Type": content_type}
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_accepted_batch_is_committed_before_the_answer(live_daphne, bearer):
+    batch = [{"source": "live", "detail-type": "T", "detail": {"n": n}} for n in range(10)]
+    status, body = post(live_daphne, bearer, json.dumps(batch).encode())
+    assert status == 200
+    ids = [entry["event_id"] for entry in body["entries"]]
+    assert set(Event.objects.values_list("event_id", flat=True)) == set(ids)
+
+
+def test_fast_path_still_refuses_bad_input_with_json_errors(live_daphne, bearer):
+    assert post(live_daphne, bearer, b"{oops")[0] == 400
+    assert post(live_daphne, bearer, b"source=a", "text/plain")[0] == 415
+    assert post(live_daphne, "Bearer nobody:nothing", b"{}")[0] == 401
+    assert post(live_daphne, bearer, json.dumps({"detail": {"x": "y" * 3_000_000}}).encode())[0] == 413
+
+
+def test_fast_path_answers_carry_security_headers(live_daphne, bearer):
+    request = urllib.request.Request(
+        f"{live_daphne}/api/v1/events",
+        data=b'{"source": "a", "detail-type": "b"}',
+        headers={"Authorization": bearer, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
