@@ -46,9 +46,7 @@ def test_engine_gives_the_verdict_aws_gave(case):
         assert pattern.matches(case["event"]) is (case["expected"] == "match")
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c["expected"] != "invalid"], ids=lambda c: c["name"]
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c["expected"] != "invalid"], ids=lambda c: c["name"])
 def test_explanation_verdict_equals_matcher_verdict(case):
     pattern = compile_pattern(_pattern_text(case))
     explanation = explain(pattern, case["event"])

@@ -60,9 +60,13 @@ class BranchTrace:
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
+    """The verdict (the matcher's own) and a trace per branch of the pattern."""
+
     matched: bool
     branches: tuple[BranchTrace, ...]
-    first_failure: str | None  # path of the first failing field (None on a match)
+    # Path of the first failing field; None on a match, or when every field matches on its own but not
+    # within one array element (the branch's note says so).
+    first_failure: str | None
 
     def to_dict(self) -> dict:
         """A JSON-serialisable form: the shape the HTTP API returns and the playground renders."""

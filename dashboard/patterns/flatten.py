@@ -32,21 +32,22 @@ def flatten_event(event: dict, wanted: frozenset[str] | None = None) -> FlatEven
     values: dict[str, list] = {}
     if _walk_object(event, "", wanted, values):
         entries: dict[str, list[tuple[object, Membership]]] = {}
-        _walk_with_membership(event, "", wanted, entries, (), [0])
+        _walk_with_membership(event, None, wanted, entries, (), [0])
         return FlatEvent(values, entries)
     return FlatEvent(values)
 
 
-def _walk_object(node: dict, base: str, wanted: frozenset[str] | None, values: dict[str, list]) -> bool:
-    """Collect leaves under ``node``; True if some array (on a wanted path) holds an object."""
+def _walk_object(node: dict, prefix: str, wanted: frozenset[str] | None, values: dict[str, list]) -> bool:
+    """Collect leaves under ``node`` (whose path plus "." is ``prefix``, "" at the top); True if some
+    array on a wanted path holds an object."""
     objects_in_arrays = False
     for key, value in node.items():
-        path = f"{base}.{key}" if base else key
+        path = prefix + key
         if wanted is not None and path not in wanted:
             continue
         kind = type(value)
         if kind is dict:
-            objects_in_arrays |= _walk_object(value, path, wanted, values)
+            objects_in_arrays |= _walk_object(value, path + ".", wanted, values)
         elif kind is list:
             objects_in_arrays |= _walk_array(value, path, wanted, values)
         else:
@@ -64,7 +65,7 @@ def _walk_array(items: list, path: str, wanted: frozenset[str] | None, values: d
         kind = type(item)
         if kind is dict:
             objects_in_arrays = True
-            _walk_object(item, path, wanted, values)
+            _walk_object(item, path + ".", wanted, values)
         elif kind is list:
             objects_in_arrays |= _walk_array(item, path, wanted, values)
         else:
@@ -74,7 +75,7 @@ def _walk_array(items: list, path: str, wanted: frozenset[str] | None, values: d
 
 def _walk_with_membership(
     node: object,
-    path: str,
+    path: str | None,  # None for the event itself
     wanted: frozenset[str] | None,
     entries: dict[str, list[tuple[object, Membership]]],
     membership: Membership,
@@ -83,7 +84,7 @@ def _walk_with_membership(
     kind = type(node)
     if kind is dict:
         for key, value in node.items():
-            child = f"{path}.{key}" if path else key
+            child = key if path is None else f"{path}.{key}"
             if wanted is None or child in wanted:
                 _walk_with_membership(value, child, wanted, entries, membership, next_array)
     elif kind is list:

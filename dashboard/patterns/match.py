@@ -2,15 +2,58 @@
 
 A pattern compiles to one or more branches (``$or`` multiplies them out, as AWS does); the pattern
 matches when any branch does. A branch is a set of conditions, one per field path, all required.
+Each condition is precompiled into a closure over the event's flattened values, so matching is a few
+dict lookups and set or string operations per condition.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .flatten import FlatEvent, Membership, flatten_event
-from .operators import Operator
+from .operators import Operator, accepts_any
 
-__all__ = ["Branch", "Condition", "Pattern"]
+__all__ = ["Branch", "Condition", "Pattern", "ValuesCheck", "all_hold"]
+
+ValuesCheck = Callable[[dict[str, list]], bool]
+
+
+def _condition_check(path: str, test: Callable[[object], bool] | None, allow_absent: bool) -> ValuesCheck:
+    """A closure deciding the condition from flattened values (no array consistency to worry about)."""
+    if test is None:
+        return lambda values: path not in values
+    if test is accepts_any:
+        return (lambda values: True) if allow_absent else (lambda values: path in values)
+    if allow_absent:
+
+        def absent_or_accepted(values: dict[str, list]) -> bool:
+            found = values.get(path)
+            return found is None or any(map(test, found))
+
+        return absent_or_accepted
+
+    def accepted(values: dict[str, list]) -> bool:
+        found = values.get(path)
+        if found is None:
+            return False
+        if len(found) == 1:  # most fields hold one value; skip building an iterator for it
+            return test(found[0])
+        return any(map(test, found))
+
+    return accepted
+
+
+def all_hold(checks: Iterable[ValuesCheck]) -> ValuesCheck:
+    """One closure requiring every check, unrolled for the usual one or two conditions."""
+    checks = tuple(checks)
+    if not checks:
+        return lambda values: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda values: first(values) and second(values)
+
+    return lambda values: all(check(values) for check in checks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,13 +65,14 @@ class Condition:
     expected: str  # the field's alternatives as JSON text, for explanations
     test: Callable[[object], bool] | None = field(compare=False, repr=False)
     allow_absent: bool = False
+    check: ValuesCheck = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "check", _condition_check(self.path, self.test, self.allow_absent))
 
     def holds_for(self, values: list | None) -> bool:
         """Whether this condition holds given the values at its path (None when there are none)."""
-        if values is None:
-            return self.allow_absent
-        test = self.test
-        return test is not None and any(test(value) for value in values)
+        return self.check({} if values is None else {self.path: values})
 
 
 def _consistent(chosen: dict[int, int], membership: Membership) -> bool:
@@ -41,30 +85,15 @@ class Branch:
 
     conditions: tuple[Condition, ...]
     label: str = ""  # which $or alternatives this branch stands for, e.g. "$or[1] & detail.$or[0]"
-    _steps: tuple = field(init=False, compare=False, repr=False)
+    _all_hold: ValuesCheck = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        steps = tuple((c.path, c.test, c.allow_absent) for c in self.conditions)
-        object.__setattr__(self, "_steps", steps)
+        object.__setattr__(self, "_all_hold", all_hold(c.check for c in self.conditions))
 
     def satisfied_by(self, event: FlatEvent) -> bool:
-        if event.entries is not None and len(self._steps) > 1:
+        if event.entries is not None and len(self.conditions) > 1:
             return self._consistently_satisfied(event.entries, 0, {})
-        values = event.values
-        for path, test, allow_absent in self._steps:
-            found = values.get(path)
-            if found is None:
-                if not allow_absent:
-                    return False
-            elif test is None:
-                return False
-            else:
-                for value in found:
-                    if test(value):
-                        break
-                else:
-                    return False
-        return True
+        return self._all_hold(event.values)
 
     def _consistently_satisfied(self, entries: dict, position: int, chosen: dict[int, int]) -> bool:
         """Pick one leaf per condition such that no two come from different elements of one array.
@@ -72,16 +101,17 @@ class Branch:
         Like AWS, a condition allowing absence is satisfied when no leaf at its path is consistent with
         the leaves picked for the conditions before it.
         """
-        if position == len(self._steps):
+        if position == len(self.conditions):
             return True
-        path, test, allow_absent = self._steps[position]
-        found = entries.get(path, ())
+        condition = self.conditions[position]
+        found = entries.get(condition.path, ())
         if (
-            allow_absent
+            condition.allow_absent
             and not any(_consistent(chosen, membership) for _, membership in found)
             and self._consistently_satisfied(entries, position + 1, chosen)
         ):
             return True
+        test = condition.test
         if test is None:
             return False
         for value, membership in found:

@@ -27,6 +27,7 @@ __all__ = [
     "Prefix",
     "Suffix",
     "Wildcard",
+    "accepts_any",
     "number_key",
     "value_key",
     "value_test",
@@ -149,7 +150,8 @@ class AnythingBut:
 Operator = Exact | Prefix | Suffix | EqualsIgnoreCase | Wildcard | Numeric | Cidr | Exists | AnythingBut
 
 
-def _always(_value: object) -> bool:
+def accepts_any(_value: object) -> bool:
+    """The test of ``exists: true``: any value will do."""
     return True
 
 
@@ -187,15 +189,16 @@ def _suffix_ignoring_case(text: str) -> Callable[[str], bool]:
     return lambda value: len(value) >= size and equal(value[len(value) - size :])
 
 
-def _in_range(operator: Numeric) -> Callable[[int | float], bool]:
+def _in_range(operator: Numeric) -> Callable[[object], bool]:
+    """The range test with its type check inlined (one call per value: numeric filters are common)."""
     low, high = operator.low, operator.high
+    if operator.low_open and operator.high_open:
+        return lambda value: (type(value) is int or type(value) is float) and low < value < high
     if operator.low_open:
-        if operator.high_open:
-            return lambda number: low < number < high
-        return lambda number: low < number <= high
+        return lambda value: (type(value) is int or type(value) is float) and low < value <= high
     if operator.high_open:
-        return lambda number: low <= number < high
-    return lambda number: low <= number <= high
+        return lambda value: (type(value) is int or type(value) is float) and low <= value < high
+    return lambda value: (type(value) is int or type(value) is float) and low <= value <= high
 
 
 def _string_test(operator: AnythingBut) -> Callable[[str], bool]:
@@ -230,13 +233,13 @@ def value_test(operators: Iterable[Operator]) -> Callable[[object], bool] | None
     suffixes: list[str] = []
     ignore_case: list[str] = []
     string_tests: list[Callable[[str], bool]] = []
-    number_tests: list[Callable[[int | float], bool]] = []
+    number_tests: list[Callable[[object], bool]] = []
     any_tests: list[Callable[[object], bool]] = []
     has_value_alternative = False
     for operator in operators:
         if isinstance(operator, Exists):
             if operator.present:
-                return _always
+                return accepts_any
             continue
         has_value_alternative = True
         if isinstance(operator, Exact):
@@ -277,8 +280,19 @@ def value_test(operators: Iterable[Operator]) -> Callable[[object], bool] | None
     if addresses:
         string_tests.append(lambda value: ip_key(value) in addresses)
     frozen_strings = frozenset(strings)
-    if not (other_keys or string_tests or number_tests or any_tests):
+    kinds = (bool(strings), bool(other_keys), bool(string_tests), bool(number_tests), bool(any_tests))
+    if kinds == (True, False, False, False, False):
         return frozen_strings.__contains__  # the common case: a list of exact strings
+    if kinds == (False, False, True, False, False) and len(string_tests) == 1:
+        if prefixes and not (suffixes or ignore_case or addresses):
+            starts = tuple(prefixes)
+            return lambda value: type(value) is str and value.startswith(starts)
+        (string_test,) = string_tests
+        return lambda value: type(value) is str and string_test(value)
+    if kinds == (False, False, False, True, False) and len(number_tests) == 1:
+        return number_tests[0]
+    if kinds == (False, False, False, False, True) and len(any_tests) == 1:
+        return any_tests[0]
     return _combined(frozen_strings, frozenset(other_keys), tuple(string_tests), tuple(number_tests), tuple(any_tests))
 
 
@@ -286,7 +300,7 @@ def _combined(
     strings: frozenset[str],
     other_keys: frozenset[Hashable],
     string_tests: tuple[Callable[[str], bool], ...],
-    number_tests: tuple[Callable[[int | float], bool], ...],
+    number_tests: tuple[Callable[[object], bool], ...],
     any_tests: tuple[Callable[[object], bool], ...],
 ) -> Callable[[object], bool]:
     def test(value: object) -> bool:

@@ -4,8 +4,9 @@ In the spirit of AWS event-ruler's state machine: every branch of every rule is 
 condition that should narrow the field most (an exact value, a prefix or a numeric range on one
 path; two exact paths together, such as source and detail-type, when a branch has them). An event is
 flattened once; each of its values at an indexed path is looked up (hash lookups, prefix lengths,
-an interval tree), and only the branches found are checked with their full compiled matcher.
-Branches with nothing indexable (only anything-but, suffix, wildcard, exists...) are always checked.
+an interval tree), and only the branches found are checked, on the conditions the lookup did not
+already prove. Branches with nothing indexable (only anything-but, suffix, wildcard, exists...) are
+always checked.
 """
 
 from bisect import insort
@@ -13,8 +14,8 @@ from collections import Counter
 from collections.abc import Hashable, Iterator
 from itertools import product
 
-from .flatten import FlatEvent, flatten_event
-from .match import Branch, Condition, Pattern
+from .flatten import flatten_event
+from .match import Branch, Condition, Pattern, ValuesCheck, all_hold
 from .operators import Exact, Numeric, Prefix, value_key
 from .parse import compile_pattern
 
@@ -25,14 +26,28 @@ __all__ = ["RuleSet"]
 _MAX_PAIR_KEYS = 64
 
 
+_ConditionKey = tuple[str, str, bool]
+
+
+def _condition_key(condition: Condition) -> _ConditionKey:
+    return condition.path, condition.expected, condition.allow_absent
+
+
 class _Target:
-    """A branch of a rule, as found in the index."""
+    """A branch of a rule, as found in the index.
 
-    __slots__ = ("check", "rule_id")
+    ``unindexed`` checks only the conditions the index did not already prove: a branch found under
+    source "aws.ec2" need not compare its source again. (When the event has objects inside arrays
+    the whole branch is checked instead, because array consistency spans all conditions.)
+    """
 
-    def __init__(self, rule_id: Hashable, branch: Branch) -> None:
+    __slots__ = ("branch", "rule_id", "shared_keys", "unindexed")
+
+    def __init__(self, rule_id: Hashable, branch: Branch, shared_keys: tuple, unindexed: ValuesCheck) -> None:
         self.rule_id = rule_id
-        self.check = branch.satisfied_by
+        self.branch = branch
+        self.shared_keys = shared_keys  # the shared condition checks it holds, released on removal
+        self.unindexed = unindexed
 
 
 _Bucket = dict[_Target, None]  # an insertion-ordered set
@@ -147,6 +162,9 @@ class RuleSet:
         self._prefixes: dict[str, _PrefixIndex] = {}
         self._ranges: dict[str, _IntervalIndex] = {}
         self._always: _Bucket = {}
+        # Identical conditions of different rules share one compiled check (and its reference count),
+        # as event-ruler shares states: checking candidates then touches far less memory.
+        self._shared_checks: dict[_ConditionKey, list] = {}
         self._wanted_counts: Counter[str] = Counter()
         self._wanted: frozenset[str] = frozenset()
 
@@ -162,7 +180,7 @@ class RuleSet:
         if rule_id in self._patterns:
             self.remove(rule_id)
         self._patterns[rule_id] = compiled
-        self._filed[rule_id] = [self._file(_Target(rule_id, branch), branch) for branch in compiled.branches]
+        self._filed[rule_id] = [self._file(rule_id, branch) for branch in compiled.branches]
         self._wanted_counts.update(compiled.wanted)
         self._wanted = frozenset(self._wanted_counts)
         return compiled
@@ -179,15 +197,17 @@ class RuleSet:
     def matching(self, event: dict) -> set[Hashable]:
         """Ids of the rules whose pattern matches ``event``."""
         flat = flatten_event(event, self._wanted)
+        values, plain = flat.values, flat.entries is None
         matched: set[Hashable] = set()
-        for bucket in self._candidates(flat):
+        for bucket in self._candidates(values):
             for target in bucket:
-                if target.rule_id not in matched and target.check(flat):
+                if target.rule_id not in matched and (
+                    target.unindexed(values) if plain else target.branch.satisfied_by(flat)
+                ):
                     matched.add(target.rule_id)
         return matched
 
-    def _candidates(self, flat: FlatEvent) -> Iterator[_Bucket | list[_Target]]:
-        values = flat.values
+    def _candidates(self, values: dict[str, list]) -> Iterator[_Bucket | list[_Target]]:
         yield self._always
         for path, table in self._exact.items():
             found = values.get(path)
@@ -207,7 +227,7 @@ class RuleSet:
             for value in values.get(path, ()):
                 if type(value) is str:
                     for length in prefixes.lengths:
-                        if length >= len(value):
+                        if length > len(value):
                             break
                         bucket = prefixes.buckets.get(value[:length])
                         if bucket is not None:
@@ -217,7 +237,7 @@ class RuleSet:
                 if type(value) is int or type(value) is float:
                     yield list(ranges.containing(value))
 
-    def _file(self, target: _Target, branch: Branch) -> tuple:
+    def _file(self, rule_id: Hashable, branch: Branch) -> tuple:
         """File a branch under its most selective indexable condition(s); returns how, for removal."""
         indexable = [
             (condition, entries)
@@ -233,14 +253,17 @@ class RuleSet:
                 if first.path > second.path:
                     (first, first_entries), (second, second_entries) = (second, second_entries), (first, first_entries)
                 keys = list(dict.fromkeys((a, b) for (_, a), (_, b) in product(first_entries, second_entries)))
+                target = self._target(rule_id, branch, (first, second))
                 table = self._pairs.setdefault((first.path, second.path), {})
                 for key in keys:
                     table.setdefault(key, {})[target] = None
                 return ("pair", (first.path, second.path), keys, target)
         if not indexable:
+            target = self._target(rule_id, branch, ())
             self._always[target] = None
             return ("always", None, None, target)
         condition, entries = min(indexable, key=lambda item: (self._crowding(item[0].path, item[1]), item[0].path))
+        target = self._target(rule_id, branch, (condition,))
         for kind, key in entries:
             if kind == "exact":
                 self._exact.setdefault(condition.path, {}).setdefault(key, {})[target] = None
@@ -249,6 +272,24 @@ class RuleSet:
             else:
                 self._ranges.setdefault(condition.path, _IntervalIndex()).add(key, target)
         return ("single", condition.path, entries, target)
+
+    def _target(self, rule_id: Hashable, branch: Branch, indexed: tuple[Condition, ...]) -> _Target:
+        keys, checks = [], []
+        for condition in branch.conditions:
+            if condition not in indexed:
+                key = _condition_key(condition)
+                shared = self._shared_checks.setdefault(key, [condition.check, 0])
+                shared[1] += 1
+                keys.append(key)
+                checks.append(shared[0])
+        return _Target(rule_id, branch, tuple(keys), all_hold(checks))
+
+    def _release(self, target: _Target) -> None:
+        for key in target.shared_keys:
+            shared = self._shared_checks[key]
+            shared[1] -= 1
+            if not shared[1]:
+                del self._shared_checks[key]
 
     def _crowding(self, path: str, entries: list[tuple[str, object]]) -> int:
         """Roughly how many branches an event would pull in through these entries (smaller is better)."""
@@ -265,6 +306,7 @@ class RuleSet:
         return total
 
     def _unfile(self, how: str, where: object, keys: object, target: _Target) -> None:
+        self._release(target)
         if how == "always":
             del self._always[target]
         elif how == "pair":
