@@ -7,7 +7,7 @@ is the work handed to Redis; if that hand-off is lost, the sweeper finds the del
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import orjson
 from django.conf import settings
@@ -64,17 +64,30 @@ class InvalidEntry(ValueError):
 
 
 def json_depth(value: object) -> int:
-    """Nesting depth of a parsed JSON value, without recursion (the input is untrusted)."""
+    """Nesting depth of a parsed JSON value, without recursion (the input is untrusted).
+
+    It also refuses the NUL character in any key or string: PostgreSQL cannot store it in text or jsonb,
+    so accepting it would turn a bad entry into a failed batch.
+    """
     deepest, stack = 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
             deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node.values())
+            for key, child in node.items():
+                _refuse_nul(key)
+                stack.append((child, depth + 1))
         elif isinstance(node, list):
             deepest = max(deepest, depth)
             stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, str):
+            _refuse_nul(node)
     return deepest
+
+
+def _refuse_nul(text: str) -> None:
+    if "\x00" in text:
+        raise InvalidEntry("strings and keys may not contain the NUL character (\\u0000)")
 
 
 def _text(entry: dict, key: str, *, required: bool = False, limit: int = _NAME_LIMIT) -> str:
@@ -102,7 +115,11 @@ def _time(entry: dict) -> datetime | None:
         raise InvalidEntry(f'"time" is not an ISO 8601 timestamp: {value[:40]!r}') from error
     if parsed.tzinfo is None:
         raise InvalidEntry('"time" needs a time zone, for example 2026-01-31T12:00:00Z')
-    return parsed
+    # Stored in UTC: PostgreSQL accepts offsets only up to 15:59, Python up to 23:59.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as error:
+        raise InvalidEntry(f'"time" is out of range: {value[:40]!r}') from error
 
 
 def parse_entry(entry: object, *, default_bus: str = "default") -> EventDraft:
@@ -168,38 +185,56 @@ def store_events(drafts: list[EventDraft]) -> list[str]:
 
 
 def _store_once(drafts: list[EventDraft]) -> list[str]:
-    now = timezone.now()
-    limits = settings.EVENTHUB
     ids = [draft.event_id or new_event_id() for draft in drafts]
     supplied = [draft.event_id for draft in drafts if draft.event_id]
     with transaction.atomic():
         already = set(Event.objects.filter(event_id__in=supplied).values_list("event_id", flat=True))
-        fresh: dict[str, Event] = {}
+        fresh: dict[str, EventDraft] = {}
         for event_id, draft in zip(ids, drafts, strict=True):
-            if event_id in already or event_id in fresh:
-                continue
-            fresh[event_id] = Event(
-                event_id=event_id,
-                bus=draft.bus,
-                source=draft.source,
-                detail_type=draft.detail_type,
-                detail=draft.detail,
-                time=draft.time or now,
-                received_at=now,
-                resources=draft.resources,
-                account=limits["ACCOUNT"],
-                region=limits["REGION"],
-                trace_header=draft.trace_header,
-                correlation_id=draft.correlation_id,
-                causation_id=draft.causation_id,
-                aggregate_type=draft.aggregate_type,
-                aggregate_id=draft.aggregate_id,
-                version=draft.version,
-            )
-        events = Event.objects.bulk_create(list(fresh.values()))
-        deliveries = Delivery.objects.bulk_create(plan_deliveries(events))
-        transaction.on_commit(lambda: _after_commit(events, deliveries))
+            if event_id not in already and event_id not in fresh:
+                fresh[event_id] = draft
+        _insert(list(fresh.items()))
     return ids
+
+
+def insert_events(drafts: list[EventDraft]) -> list[Event]:
+    """Store drafts exactly as given, with their deliveries, inside the caller's transaction.
+
+    Unlike `store_events` nothing is de-duplicated: a stored id or a taken stream version raises
+    IntegrityError. Event-sourcing appends use it after their own checks, so stream events route and
+    deliver like any other event.
+    """
+    with transaction.atomic(savepoint=False):
+        return _insert([(draft.event_id or new_event_id(), draft) for draft in drafts])
+
+
+def _insert(drafts: list[tuple[str, EventDraft]]) -> list[Event]:
+    now = timezone.now()
+    limits = settings.EVENTHUB
+    events = Event.objects.bulk_create(
+        Event(
+            event_id=event_id,
+            bus=draft.bus,
+            source=draft.source,
+            detail_type=draft.detail_type,
+            detail=draft.detail,
+            time=draft.time or now,
+            received_at=now,
+            resources=draft.resources,
+            account=limits["ACCOUNT"],
+            region=limits["REGION"],
+            trace_header=draft.trace_header,
+            correlation_id=draft.correlation_id,
+            causation_id=draft.causation_id,
+            aggregate_type=draft.aggregate_type,
+            aggregate_id=draft.aggregate_id,
+            version=draft.version,
+        )
+        for event_id, draft in drafts
+    )
+    deliveries = Delivery.objects.bulk_create(plan_deliveries(events))
+    transaction.on_commit(lambda: _after_commit(events, deliveries))
+    return events
 
 
 def _after_commit(events: list[Event], deliveries: list[Delivery]) -> None:

@@ -1,3 +1,13 @@
 """WebSocket URL routes; the consumers themselves live in consumers.py."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from . import consumers, consumers_streams
+
+websocket_urlpatterns = [
+    path("ws/events/", consumers.EventTailConsumer.as_asgi(), name="ws-events"),
+    path("ws/dead-letters/", consumers.DeadLetterConsumer.as_asgi(), name="ws-dead-letters"),
+    path("ws/stream/", consumers_streams.StreamTimelineConsumer.as_asgi(), name="ws-stream"),
+    path("ws/projections/", consumers_streams.ProjectionsConsumer.as_asgi(), name="ws-projections"),
+    path("ws/replays/", consumers_streams.ReplaysConsumer.as_asgi(), name="ws-replays"),
+]

@@ -150,6 +150,19 @@ EVENTHUB = {
     "RETRY_CAP_SECONDS": _env_float("EVENTHUB_RETRY_CAP_SECONDS", 300.0),
     # Hosts or networks webhooks may reach although they are not public (the demo and tests allow loopback).
     "WEBHOOK_ALLOW_NETWORKS": [n for n in os.environ.get("EVENTHUB_WEBHOOK_ALLOW_NETWORKS", "").split(",") if n],
+    # Dispatch workers (manage.py dispatch). A delivery held longer than the visibility timeout is presumed
+    # abandoned and taken over, so it must exceed the longest target timeout (60 s) plus a margin.
+    "DISPATCH_CONCURRENCY": int(os.environ.get("EVENTHUB_DISPATCH_CONCURRENCY", "64")),
+    "VISIBILITY_TIMEOUT_SECONDS": _env_float("EVENTHUB_VISIBILITY_TIMEOUT_SECONDS", 70.0),
+    "RECLAIM_INTERVAL_SECONDS": _env_float("EVENTHUB_RECLAIM_INTERVAL_SECONDS", 5.0),
+    "DELAYED_POLL_SECONDS": _env_float("EVENTHUB_DELAYED_POLL_SECONDS", 0.1),
+    # The sweeper re-enqueues unfinished deliveries overdue by more than the grace (lost from Redis).
+    "SWEEP_INTERVAL_SECONDS": _env_float("EVENTHUB_SWEEP_INTERVAL_SECONDS", 5.0),
+    "SWEEP_GRACE_SECONDS": _env_float("EVENTHUB_SWEEP_GRACE_SECONDS", 60.0),
+    "SWEEP_BATCH": int(os.environ.get("EVENTHUB_SWEEP_BATCH", "5000")),
+    # A delivery whose worker died this many times is dead-lettered as worker_lost (poison event).
+    "WORKER_LOST_LIMIT": int(os.environ.get("EVENTHUB_WORKER_LOST_LIMIT", "3")),
+    "RESPONSE_EXCERPT_BYTES": int(os.environ.get("EVENTHUB_RESPONSE_EXCERPT_BYTES", "2048")),
     # Event sourcing: modules whose aggregates and projections register themselves on import.
     "EVENT_SOURCING_MODULES": ["dashboard.shop.orders", "dashboard.shop.projections"],
     "PROJECTION_BATCH": int(os.environ.get("EVENTHUB_PROJECTION_BATCH", "500")),

@@ -14,6 +14,9 @@ from django.conf import settings
 
 from dashboard.embedded_redis import redis_answers, start_embedded_redis
 
+# Fixtures of the delivery tests (webhook receiver, compressed retry schedule).
+pytest_plugins = ["tests.delivery_harness"]
+
 ROOT = Path(__file__).resolve().parents[1]
 TEST_REDIS_DB = int(os.environ.get("EVENTHUB_TEST_REDIS_DB", "9"))
 
@@ -63,6 +66,14 @@ def redis(redis_url):
     client.flushdb()
     yield client
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_routing():
+    """Rules of an earlier test must not route this test's events (the cache is rechecked once a second)."""
+    from dashboard.delivery.routing import routing_cache
+
+    routing_cache.invalidate()
 
 
 @pytest.fixture

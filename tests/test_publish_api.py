@@ -139,6 +139,9 @@ def test_publish_works_without_a_csrf_token(api_key):
     key, secret = api_key
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(
-        URL, json.dumps(event()), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key.access_key_id}:{secret}"
+        URL,
+        json.dumps(event()),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key.access_key_id}:{secret}",
     )
     assert response.status_code == 200

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.jsoncodec import dumps
 from dashboard.models import ApiKey
 from dashboard.patterns import InvalidPattern, compile_pattern
 
@@ -30,7 +31,7 @@ class AwsError(Exception):
 
 
 def _response(data: object, status: int = 200) -> HttpResponse:
-    return HttpResponse(orjson.dumps(data), status=status, content_type=CONTENT_TYPE)
+    return HttpResponse(dumps(data), status=status, content_type=CONTENT_TYPE)
 
 
 def _error(error: AwsError) -> HttpResponse:
@@ -118,8 +119,12 @@ def _native_entry(entry: object) -> object:
 
 
 def _aws_time(value: object) -> object:
+    """boto3 sends epoch seconds; a number no calendar can hold is passed on for the validator to refuse."""
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).isoformat()
+        try:
+            return datetime.fromtimestamp(value, UTC).isoformat()
+        except (ValueError, OverflowError, OSError):
+            return value
     return value
 
 

@@ -1,7 +1,8 @@
 """The error shape of the native API: {"error": {"code": ..., "message": ...}} with an HTTP status."""
 
-import orjson
 from django.http import HttpResponse
+
+from dashboard.jsoncodec import dumps
 
 
 class ApiError(Exception):
@@ -13,7 +14,7 @@ class ApiError(Exception):
 
 
 def json_response(data: object, status: int = 200, headers: dict | None = None) -> HttpResponse:
-    return HttpResponse(orjson.dumps(data), status=status, content_type="application/json", headers=headers)
+    return HttpResponse(dumps(data), status=status, content_type="application/json", headers=headers)
 
 
 def error_response(error: ApiError) -> HttpResponse:

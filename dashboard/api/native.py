@@ -31,7 +31,7 @@ def api_view(methods: tuple[str, ...], scope: str) -> Callable:
             try:
                 if request.method not in methods:
                     raise ApiError(405, "MethodNotAllowed", f"Use {' or '.join(methods)}.")
-                await authenticate(request, scope)
+                request.api_key = await authenticate(request, scope)
                 return await view(request, *args, **kwargs)
             except ApiError as error:
                 return error_response(error)

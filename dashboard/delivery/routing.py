@@ -1,6 +1,7 @@
 """Which targets an event goes to. Each process keeps a compiled rule set per bus and reloads it
 when rules or targets change (checked at most once a second), so edits reach every process quickly
-without a restart."""
+without a restart. A change is seen through the tables' row counts and newest `updated_at`, so edits
+go through `save()` (a queryset `update()` must set `updated_at` itself)."""
 
 import threading
 import time
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Max
 
 from dashboard.models import Delivery, Event, Rule, Target
-from dashboard.patterns import RuleSet
+from dashboard.patterns import RuleSet, compile_pattern
 
 REFRESH_SECONDS = 1.0
 
@@ -28,7 +29,8 @@ def value_at(document: dict, path: str) -> object:
 class _Table:
     fingerprint: tuple
     rule_sets: dict[str, RuleSet]
-    targets: dict[int, list[Target]]
+    targets: dict[int, list[Target]]  # enabled targets of enabled rules, by rule id: where events go
+    every_target: dict[int, Target]  # every target with its rule, by id: what workers deliver to
 
 
 class _RoutingCache:
@@ -63,12 +65,28 @@ def _build(fingerprint: tuple) -> _Table:
     for rule in Rule.objects.filter(state=Rule.State.ENABLED):
         rule_sets.setdefault(rule.bus, RuleSet()).add(rule.pk, rule.event_pattern)
     targets: dict[int, list[Target]] = {}
-    for target in Target.objects.filter(enabled=True, rule__state=Rule.State.ENABLED).select_related("rule"):
-        targets.setdefault(target.rule_id, []).append(target)
-    return _Table(fingerprint, rule_sets, targets)
+    every_target = {target.pk: target for target in Target.objects.select_related("rule")}
+    for target in every_target.values():
+        if target.enabled and target.rule.is_enabled:
+            targets.setdefault(target.rule_id, []).append(target)
+    return _Table(fingerprint, rule_sets, targets, every_target)
 
 
 routing_cache = _RoutingCache()
+
+
+def current_target(target_id: int | None) -> Target | None:
+    """A target as it is now (at most a second old), with its rule; None if it was deleted.
+
+    Workers take targets from here instead of joining them into every claim: a delivery needs the
+    target's settings, and loading them per row costs more than the whole claim otherwise."""
+    if target_id is None:
+        return None
+    target = routing_cache.table().every_target.get(target_id)
+    if target is None:  # created after the last refresh, or deleted: look again now
+        routing_cache.invalidate()
+        target = routing_cache.table().every_target.get(target_id)
+    return target
 
 
 def matching_rule_ids(event: Event) -> set[int]:
@@ -99,3 +117,24 @@ def plan_deliveries(events: list[Event], *, replay_name: str = "") -> list[Deliv
                     )
                 )
     return planned
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """How many of the newest `sample` stored events on a bus a pattern matches, next to the saved one."""
+
+    sample: int
+    new_matches: int
+    old_matches: int | None
+
+
+def backtest_pattern(pattern: str, *, bus: str, saved_pattern: str | None = None, sample: int = 1000) -> Backtest:
+    """Try a pattern (validated by the caller) on recent events before it is saved. Raises InvalidPattern."""
+    new = compile_pattern(pattern)
+    old = compile_pattern(saved_pattern) if saved_pattern else None
+    envelopes = [event.envelope() for event in Event.objects.filter(bus=bus).order_by("-position")[:sample]]
+    return Backtest(
+        sample=len(envelopes),
+        new_matches=sum(new.matches(e) for e in envelopes),
+        old_matches=sum(old.matches(e) for e in envelopes) if old else None,
+    )

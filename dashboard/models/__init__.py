@@ -1,5 +1,6 @@
 """EventHub's records. The database is the source of truth; Redis only carries work between processes."""
 
+from . import shop, streams  # noqa: F401 - event-sourcing models; import them from their modules
 from .deliveries import Delivery, DeliveryAttempt
 from .events import Event
 from .keys import ApiKey

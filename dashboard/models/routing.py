@@ -1,3 +1,6 @@
+import base64
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -12,6 +15,22 @@ def validate_event_pattern(text: str) -> None:
         compile_pattern(text)
     except InvalidPattern as error:
         raise ValidationError(str(error)) from error
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and 32 random bytes in base64, unique per target."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def validate_headers(value: object) -> None:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValidationError('Headers must be a JSON object of strings, for example {"Authorization": "Bearer x"}.')
+    reserved = sorted(k for k in value if k.lower().startswith("webhook-") or k.lower() in _RESERVED_HEADERS)
+    if reserved:
+        raise ValidationError(f"These headers are set by EventHub and cannot be configured: {', '.join(reserved)}.")
+
+
+_RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent"}
 
 
 class Rule(models.Model):
@@ -54,19 +73,30 @@ class Target(models.Model):
         WEBHOOK = "webhook"
         PYTHON = "python"
 
+    class Method(models.TextChoices):
+        POST = "POST"
+        PUT = "PUT"
+        PATCH = "PATCH"
+
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="targets")
     name = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WEBHOOK)
     enabled = models.BooleanField(default=True)
     url = models.URLField(max_length=2000, blank=True)
-    method = models.CharField(max_length=8, default="POST")
-    headers = models.JSONField(default=dict, blank=True)
-    signing_secret = models.CharField(max_length=128, blank=True)
+    method = models.CharField(max_length=8, choices=Method.choices, default=Method.POST)
+    headers = models.JSONField(default=dict, blank=True, validators=[validate_headers])
+    signing_secret = models.CharField(
+        max_length=128, default=new_signing_secret, help_text="Standard Webhooks secret (whsec_...)."
+    )
     timeout_seconds = models.FloatField(default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(60)])
-    max_concurrency = models.PositiveIntegerField(null=True, blank=True)
-    rate_limit_per_second = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.01)])
+    max_concurrency = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Requests at once, per worker process."
+    )
+    rate_limit_per_second = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.01)], help_text="Across all workers."
+    )
     handler = models.CharField(max_length=200, blank=True, help_text="Dotted path to a callable(event).")
-    input_path = models.CharField(max_length=256, blank=True)
+    input_path = models.CharField(max_length=256, blank=True, help_text="JSON path such as $.detail.")
     input_transformer = models.JSONField(
         null=True, blank=True, help_text='{"InputPathsMap": {...}, "InputTemplate": "..."}'
     )
@@ -91,5 +121,9 @@ class Target(models.Model):
     def clean(self) -> None:
         if self.kind == self.Kind.WEBHOOK and not self.url:
             raise ValidationError({"url": "A webhook target needs a URL."})
+        if self.kind == self.Kind.WEBHOOK and self.url and not self.url.lower().startswith(("http://", "https://")):
+            raise ValidationError({"url": "A webhook URL must start with http:// or https://."})
         if self.kind == self.Kind.PYTHON and not self.handler:
             raise ValidationError({"handler": "A python target needs the dotted path of a handler."})
+        if self.input_path and self.input_transformer:
+            raise ValidationError({"input_path": "Use an input path or an input transformer, not both."})

@@ -13,8 +13,8 @@ from dashboard.embedded_redis import redis_answers, start_embedded_redis
 
 class Command(BaseCommand):
     help = (
-        "Start everything EventHub runs: Daphne on 127.0.0.1:8000, the dispatch worker and, when REDIS_URL "
-        "is unset and nothing answers on the port, an embedded Redis. Ctrl-C stops all of it."
+        "Start everything EventHub runs: Daphne on 127.0.0.1:8000, the dispatch worker, the projection worker "
+        "and, when REDIS_URL is unset and nothing answers on the port, an embedded Redis. Ctrl-C stops all of it."
     )
 
     def add_arguments(self, parser) -> None:
@@ -34,9 +34,13 @@ class Command(BaseCommand):
                 children.append(("redis", start_embedded_redis(redis_port, directory)))
                 self.stdout.write(f"Started embedded Redis on 127.0.0.1:{redis_port}")
             env["REDIS_URL"] = url
+        if demo:
+            # The demo's webhook receivers listen on loopback, which the SSRF guard otherwise refuses.
+            env.setdefault("EVENTHUB_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
         python = sys.executable
         commands = [("daphne", [python, "-m", "daphne", "-b", host, "-p", str(port), "eventhub.asgi:application"])]
         commands += [(f"dispatch-{n}", [python, "manage.py", "dispatch"]) for n in range(workers)]
+        commands.append(("projections", [python, "manage.py", "project"]))
         if demo:
             commands.append(("demo", [python, "manage.py", "demo_traffic"]))
         for name, command in commands:

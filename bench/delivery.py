@@ -1,0 +1,229 @@
+"""End-to-end delivery figures: deliveries/s to a local receiver with 1 and 2 worker processes, and
+publish-to-receipt latency at a steady publish rate.
+
+    python bench/delivery.py [--events 20000] [--workers 1,2] [--concurrency 64]
+                             [--rate 500] [--seconds 20] [--latency-workers 1] [--json out.json]
+
+Everything runs privately: its own Redis, a scratch database (a new database on the PostgreSQL server
+DATABASE_URL names, else a throwaway SQLite file), the receiver from chaos/receiver.py in its own
+process, Daphne and `manage.py dispatch` workers. One rule routes every event to one webhook.
+
+Throughput: a backlog of --events events is stored (and enqueued) with no worker running, then N
+workers start; the rate is deliveries over the span from the first to the last completed delivery.
+Latency: --latency-workers workers (default 1) and one Daphne run; a client POSTs batches of 10
+events to /api/v1/events at --rate events/s for --seconds, each event carrying its send time; latency
+is the receiver's arrival time minus that send time (publish -> commit -> Redis -> worker -> POST).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from chaos.services import (  # noqa: E402
+    PrivateRedis,
+    Stack,
+    base_env,
+    create_schema,
+    free_port,
+    run_directory,
+    scratch_database,
+    wait_for,
+)
+
+BATCH = 10
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def start_receiver(workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = open(workdir / "receiver.log", "wb")  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chaos.receiver", "--port", str(port)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: _get(f"{base}/_stats") is not None, 20, "the receiver answering")
+    return process, base
+
+
+def _get(url: str) -> object | None:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def setup_rule(receiver: str) -> None:
+    from dashboard.delivery.routing import routing_cache
+    from dashboard.models import Rule, Target
+
+    rule = Rule.objects.create(name="bench", event_pattern='{"source": ["bench"]}')
+    Target.objects.create(rule=rule, name="receiver", url=f"{receiver}/t/bench", timeout_seconds=10)
+    routing_cache.invalidate()
+
+
+def store_backlog(count: int) -> None:
+    from dashboard.publishing import publish_entries
+
+    for start in range(0, count, BATCH):
+        entries = [{"source": "bench", "detail-type": "Tick", "detail": {"n": start + i}} for i in range(BATCH)]
+        publish_entries(entries)
+
+
+def succeeded() -> int:
+    from dashboard.models import Delivery
+
+    return Delivery.objects.filter(state=Delivery.State.SUCCEEDED).count()
+
+
+def throughput(stack: Stack, workers: int, events: int, concurrency: int) -> dict:
+    from dashboard.models import Delivery
+
+    done_before = succeeded()
+    store_backlog(events)
+    since = time.time()
+    for _ in range(workers):
+        stack.start_worker("--concurrency", str(concurrency))
+    wait_for(lambda: succeeded() >= done_before + events, 600, "the backlog to drain", interval=0.5)
+    stack.stop_workers()
+    completed = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, completed_at__gte=_aware(since))
+    times = sorted(completed.values_list("completed_at", flat=True))
+    span = (times[-1] - times[0]).total_seconds()
+    return {"workers": workers, "deliveries": len(times), "seconds": round(span, 2), "per_second": len(times) / span}
+
+
+def _aware(unix: float):
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(unix, tz=UTC)
+
+
+async def _publish_at_rate(url: str, auth: str, rate: float, seconds: float) -> int:
+    """POST batches of 10 on a fixed schedule (not closed-loop), so a slow answer does not lower the rate."""
+    sent = 0
+    headers = {"Authorization": auth, "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
+        async def post(n: int) -> None:
+            entries = [
+                {"source": "bench", "detail-type": "Tick", "detail": {"n": n + i, "sent_at": time.time()}}
+                for i in range(BATCH)
+            ]
+            async with session.post(url, data=json.dumps({"entries": entries}), headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"publish answered {response.status}")
+
+        tasks = []
+        start = time.monotonic()
+        while time.monotonic() - start < seconds:
+            tasks.append(asyncio.create_task(post(sent)))
+            sent += BATCH
+            await asyncio.sleep(max(0.0, start + (sent / rate) - time.monotonic()))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+def latency(stack: Stack, receiver: str, rate: float, seconds: float, workers: int, concurrency: int) -> dict:
+    from dashboard.models import ApiKey
+
+    key, secret = ApiKey.issue("bench", ["publish"])
+    urllib.request.urlopen(urllib.request.Request(f"{receiver}/_reset", method="POST"), timeout=10).read()
+    stack.start_servers(1)
+    for _ in range(workers):
+        stack.start_worker("--concurrency", str(concurrency))
+    time.sleep(2.0)  # the worker imports Django and joins the group before the clock starts
+    done_before = succeeded()
+    sent = asyncio.run(
+        _publish_at_rate(f"{stack.url}/api/v1/events", f"Bearer {key.access_key_id}:{secret}", rate, seconds)
+    )
+    wait_for(lambda: succeeded() >= done_before + sent, 300, "every published event delivered", interval=0.5)
+    stack.stop_workers()
+    records = _get(f"{receiver}/_records")
+    latencies = [(r["received_at"] - r["sent_at"]) * 1000 for r in records if r.get("sent_at")]
+    return {
+        "rate": rate,
+        "workers": workers,
+        "seconds": seconds,
+        "events": sent,
+        "received": len(latencies),
+        "p50_ms": percentile(latencies, 0.50),
+        "p90_ms": percentile(latencies, 0.90),
+        "p99_ms": percentile(latencies, 0.99),
+        "max_ms": max(latencies) if latencies else float("nan"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--latency-workers", type=int, default=1)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    with run_directory("eh-bench-delivery-") as workdir:
+        redis_server = PrivateRedis(workdir / "redis").start()
+        receiver_process, receiver = start_receiver(workdir)
+        try:
+            with scratch_database(os.environ.get("DATABASE_URL"), workdir) as database:
+                env = base_env(database, redis_server.url)
+                create_schema(env)
+                os.environ.update(env)
+                import django
+
+                django.setup()
+                setup_rule(receiver)
+                stack = Stack(env, workdir)
+                try:
+                    results = {"database": database.split(":", 1)[0], "throughput": [], "latency": None}
+                    for workers in (int(n) for n in args.workers.split(",") if n):
+                        row = throughput(stack, workers, args.events, args.concurrency)
+                        results["throughput"].append(row)
+                        print(
+                            f"{workers} worker(s): {row['per_second']:,.0f} deliveries/s "
+                            f"({row['deliveries']} in {row['seconds']} s)",
+                            flush=True,
+                        )
+                    lat = latency(stack, receiver, args.rate, args.seconds, args.latency_workers, args.concurrency)
+                    results["latency"] = lat
+                    print(
+                        f"at {lat['rate']:g} events/s for {lat['seconds']:g} s ({lat['events']} events, "
+                        f"{lat['workers']} worker(s)): "
+                        f"p50 {lat['p50_ms']:.1f} ms, p90 {lat['p90_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
+                        f"max {lat['max_ms']:.1f} ms",
+                        flush=True,
+                    )
+                finally:
+                    stack.close()
+                from django.db import connections
+
+                connections.close_all()
+        finally:
+            receiver_process.terminate()
+            receiver_process.wait(10)
+            redis_server.stop()
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

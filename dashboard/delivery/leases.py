@@ -1,0 +1,178 @@
+"""Taking deliveries out of the database for an attempt, and giving them back.
+
+A worker claims deliveries with one conditional UPDATE: only rows still active and due change hands,
+so two workers that got the same id from Redis (a duplicate entry, a sweep, a takeover) cannot both
+send it, and a redriven or finished delivery is never sent twice. The claim sets a lease: if the
+worker dies, the lease runs out and another worker takes the delivery over, counting a worker loss.
+Ordered targets add one condition: a delivery waits while an earlier one with the same key is active.
+"""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from dashboard.models import Delivery, DeliveryAttempt
+
+from .routing import current_target
+
+State = Delivery.State
+
+
+def is_head_of_group() -> Q:
+    """Unordered, or no earlier delivery with the same target and order key is still active."""
+    earlier = Delivery.objects.filter(
+        target_id=OuterRef("target_id"), order_key=OuterRef("order_key"), state__in=Delivery.ACTIVE_STATES
+    ).filter(Q(event_id__lt=OuterRef("event_id")) | Q(event_id=OuterRef("event_id"), id__lt=OuterRef("id")))
+    return Q(order_key="") | ~Exists(earlier)
+
+
+def parse_ids(raw_ids: list[str]) -> list[uuid.UUID]:
+    ids = []
+    for raw in raw_ids:
+        try:
+            ids.append(uuid.UUID(raw))
+        except ValueError:
+            continue
+    return ids
+
+
+@dataclass
+class Claim:
+    """What one claim call found: deliveries now leased to the caller; deliveries whose worker died
+    mid-attempt (abandoned: to be taken over one at a time, see `take_over`); and deliveries another
+    worker still holds a lease on."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    abandoned: set[uuid.UUID] = field(default_factory=set)
+    held_elsewhere: set[uuid.UUID] = field(default_factory=set)
+
+
+def _lease(now: datetime, token: str) -> dict:
+    lease = now + timedelta(seconds=settings.EVENTHUB["VISIBILITY_TIMEOUT_SECONDS"])
+    return {"state": State.IN_FLIGHT, "next_attempt_at": lease, "lease_token": token, "updated_at": now}
+
+
+def claim(delivery_ids: list[uuid.UUID], token: str) -> Claim:
+    """Lease the given deliveries that are due and free for an attempt, in one UPDATE."""
+    now = timezone.now()
+    Delivery.objects.filter(
+        is_head_of_group(), id__in=delivery_ids, state__in=(State.PENDING, State.RETRYING), next_attempt_at__lte=now
+    ).update(attempts=F("attempts") + 1, **_lease(now, token))
+    result = Claim()
+    in_flight = Delivery.objects.filter(id__in=delivery_ids, state=State.IN_FLIGHT)
+    for delivery in in_flight.select_related("event"):
+        if delivery.lease_token == token:
+            delivery.target = current_target(delivery.target_id)
+            result.deliveries.append(delivery)
+        elif delivery.next_attempt_at <= now:
+            result.abandoned.add(delivery.id)
+        else:
+            result.held_elsewhere.add(delivery.id)
+    return result
+
+
+def take_over(delivery_id: uuid.UUID, token: str, worker: str) -> tuple[Delivery | None, bool]:
+    """Take over one delivery whose lease ran out: its worker died mid-attempt (or stalled past the
+    visibility timeout). Returns the delivery (None if it is no longer abandoned) and whether it was
+    dead-lettered instead: after WORKER_LOST_LIMIT losses it is a poison event that keeps killing
+    workers. The lost attempt is written to the history either way.
+    """
+    now = timezone.now()
+    abandoned = Delivery.objects.filter(id=delivery_id, state=State.IN_FLIGHT, next_attempt_at__lte=now)
+    before = abandoned.only("id", "attempts", "worker_losses", "redrive_count", "target_id", "next_attempt_at").first()
+    if before is None:
+        return None, False
+    limit = settings.EVENTHUB["WORKER_LOST_LIMIT"]
+    message = "the worker was lost during the attempt (process killed or stalled past the visibility timeout)"
+    poison = before.worker_losses + 1 >= limit
+    if poison:
+        changed = abandoned.update(
+            state=State.DEAD,
+            dead_reason=Delivery.DeadReason.WORKER_LOST,
+            dead_lettered=True,
+            last_error=f"{message}; {limit} times, so it is treated as a poison event",
+            last_status_code=None,
+            worker_losses=F("worker_losses") + 1,
+            completed_at=now,
+            lease_token=token,
+            updated_at=now,
+        )
+    else:
+        changed = abandoned.update(
+            attempts=F("attempts") + 1, worker_losses=F("worker_losses") + 1, last_error=message, **_lease(now, token)
+        )
+    if not changed:
+        return None, False
+    if before.attempts:
+        visibility = timedelta(seconds=settings.EVENTHUB["VISIBILITY_TIMEOUT_SECONDS"])
+        DeliveryAttempt.objects.bulk_create(
+            [
+                DeliveryAttempt(
+                    delivery_id=before.id,
+                    target_id=before.target_id,
+                    round=before.redrive_count,
+                    number=before.attempts,
+                    started_at=before.next_attempt_at - visibility,
+                    error=message,
+                    worker=worker,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+    delivery = Delivery.objects.select_related("event").get(id=delivery_id)
+    delivery.target = current_target(delivery.target_id)
+    return delivery, poison
+
+
+def give_back(delivery: Delivery, token: str, due: datetime) -> bool:
+    """Return a claimed delivery untried (its rate-limit slot is later): not an attempt, not a loss."""
+    return bool(
+        Delivery.objects.filter(id=delivery.id, lease_token=token, state=State.IN_FLIGHT).update(
+            state=State.PENDING if delivery.attempts <= 1 else State.RETRYING,
+            attempts=F("attempts") - 1,
+            next_attempt_at=due,
+            lease_token="",
+            updated_at=timezone.now(),
+        )
+    )
+
+
+def next_in_order(finished: list[Delivery]) -> list[uuid.UUID]:
+    """For ordered deliveries that just finished: the next delivery of each group, if it is ready to go."""
+    now = timezone.now()
+    groups = {(d.target_id, d.order_key) for d in finished if d.order_key and d.target_id}
+    ready = []
+    for target_id, order_key in groups:
+        head = (
+            Delivery.objects.filter(target_id=target_id, order_key=order_key, state__in=Delivery.ACTIVE_STATES)
+            .order_by("event_id", "id")
+            .values_list("id", "state", "next_attempt_at")
+            .first()
+        )
+        if head and head[1] == State.PENDING and head[2] <= now:
+            ready.append(head[0])
+    return ready
+
+
+def overdue(grace_seconds: float, limit: int) -> list[uuid.UUID]:
+    """Unfinished deliveries overdue by more than the grace: their Redis entry was lost, or never made.
+
+    They are touched (due now) so the next sweep leaves them alone for another grace period instead of
+    enqueueing them again while they wait in the stream.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=grace_seconds)
+    ids = list(
+        Delivery.objects.filter(is_head_of_group(), state__in=Delivery.ACTIVE_STATES, next_attempt_at__lte=cutoff)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:limit]
+    )
+    if ids:
+        Delivery.objects.filter(id__in=ids, state__in=Delivery.ACTIVE_STATES, next_attempt_at__lte=cutoff).update(
+            next_attempt_at=now
+        )
+    return ids

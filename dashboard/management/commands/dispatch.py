@@ -1,0 +1,34 @@
+import asyncio
+import logging
+import signal
+
+from django.core.management.base import BaseCommand
+
+from dashboard.delivery.worker import Dispatcher
+
+
+class Command(BaseCommand):
+    help = (
+        "Run a dispatch worker: deliver events to webhooks and Python handlers. Start as many as you like, "
+        "on any machines; they share the Redis consumer group. SIGTERM or Ctrl-C finishes in-flight "
+        "deliveries, records them and exits."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--concurrency", type=int, default=None, help="Deliveries in flight (default 64).")
+        parser.add_argument("--name", default=None, help="Consumer name (default host-pid-random).")
+
+    def handle(self, *args, concurrency: int | None, name: str | None, **options) -> None:
+        if concurrency is not None and concurrency < 1:
+            self.stderr.write("--concurrency must be at least 1")
+            raise SystemExit(2)
+        logging.getLogger("dashboard").setLevel(logging.INFO)
+        asyncio.run(self._run(Dispatcher(concurrency=concurrency, name=name)))
+
+    @staticmethod
+    async def _run(dispatcher: Dispatcher) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await dispatcher.run(stop)

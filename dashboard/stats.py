@@ -1,0 +1,222 @@
+"""The numbers the overview shows: rates, backlog, dead letters, latency and per-target minute series.
+
+Every query is bounded by an index or by a primary-key range, so the overview stays cheap on a big log:
+deliveries are filtered by their UUIDv7 id (its first 48 bits are the creation time in milliseconds),
+events and attempts by a scan of their newest rows (their integer keys grow with time).
+"""
+
+import math
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Max
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
+
+from dashboard.models import Delivery, DeliveryAttempt, Event, Rule, Target
+
+RATE_WINDOW = timedelta(seconds=60)  # "events/s" means: over the last minute
+SERIES_MINUTES = 15  # sparklines show the last 15 minutes, one point a minute
+FAILING_MINUTES = 5  # a target is "failing" when, over these last minutes, ...
+FAILING_RATIO = 0.2  # ... at least this share of its attempts failed (one failure in a hundred stays green)
+LATENCY_WINDOW = timedelta(minutes=5)
+LATENCY_SAMPLE = 2_000  # newest successful deliveries used for the p99
+# Events and attempts have no index on their timestamps; their keys grow with time, so the newest this-many
+# rows bound the scan. Past 100,000 rows a minute (1,666/s) the rate reads as a floor, which is still honest.
+NEWEST_ROWS_SCANNED = 100_000
+
+
+def uuid7_floor(moment: datetime) -> uuid.UUID:
+    """The smallest UUIDv7 minted at `moment`: `id >= uuid7_floor(t)` selects rows created since t."""
+    millis = int(moment.timestamp() * 1000)
+    return uuid.UUID(int=(millis & ((1 << 48) - 1)) << 80 | 0x7 << 76 | 0b10 << 62)
+
+
+def _newest(model, *, since: datetime, time_field: str):
+    top = model.objects.aggregate(top=Max("pk"))["top"] or 0
+    return model.objects.filter(pk__gt=top - NEWEST_ROWS_SCANNED, **{f"{time_field}__gte": since})
+
+
+@dataclass(frozen=True)
+class Headline:
+    events_per_second: float
+    deliveries_per_second: float
+    backlog: int
+    dead_letters: int
+    p99_latency_ms: float | None
+
+
+@dataclass(frozen=True)
+class TargetFlow:
+    """One rule → target edge: its live rate and the last 15 minutes, minute by minute."""
+
+    target: Target
+    rate_per_second: float
+    succeeded: int
+    failed: int
+    dead: int
+    series: tuple[int, ...]  # deliveries planned per whole minute, oldest first (the current one is left out)
+    failures: tuple[int, ...]  # failed attempts per whole minute, oldest first
+    recent_failed: int = 0  # attempts over the last FAILING_MINUTES, the current one included
+    recent_attempts: int = 0
+
+    @property
+    def is_failing(self) -> bool:
+        return self.recent_failed > 0 and self.recent_failed >= FAILING_RATIO * self.recent_attempts
+
+
+@dataclass(frozen=True)
+class SourceFlow:
+    """Events from one source matched by one rule."""
+
+    source: str
+    rule_id: int
+    rate_per_second: float
+    events: int  # over the series window
+
+
+@dataclass(frozen=True)
+class Flows:
+    headline: Headline
+    rules: list[Rule]
+    targets: list[TargetFlow]
+    sources: list[SourceFlow] = field(default_factory=list)
+
+    def source_rates(self) -> dict[str, float]:
+        rates: dict[str, float] = defaultdict(float)
+        for flow in self.sources:
+            rates[flow.source] = max(rates[flow.source], flow.rate_per_second)
+        return dict(rates)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile (no interpolation: the answer is a latency that really happened)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def headline(now: datetime | None = None) -> Headline:
+    now = now or timezone.now()
+    since = now - RATE_WINDOW
+    events = _newest(Event, since=since, time_field="received_at").count()
+    delivered = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=since).count()
+    samples = (
+        Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=now - LATENCY_WINDOW)
+        .order_by("-updated_at")
+        .values_list("completed_at", "updated_at", "event__received_at")[:LATENCY_SAMPLE]
+    )
+    latencies = [((done or updated) - received).total_seconds() * 1000 for done, updated, received in samples]
+    return Headline(
+        events_per_second=events / RATE_WINDOW.total_seconds(),
+        deliveries_per_second=delivered / RATE_WINDOW.total_seconds(),
+        backlog=Delivery.objects.filter(state__in=Delivery.ACTIVE_STATES).count(),
+        dead_letters=Delivery.objects.filter(state=Delivery.State.DEAD, dead_lettered=True).count(),
+        p99_latency_ms=percentile(latencies, 0.99),
+    )
+
+
+def _minute_index(start: datetime, minute: datetime) -> int:
+    return int((minute - start).total_seconds() // 60)
+
+
+def _per_minute(rows, *, start: datetime, key: str) -> dict[int, list[int]]:
+    series: dict[int, list[int]] = defaultdict(lambda: [0] * SERIES_MINUTES)
+    for row in rows:
+        index = _minute_index(start, row["minute"])
+        if 0 <= index < SERIES_MINUTES and row[key] is not None:
+            series[row[key]][index] += row["n"]
+    return series
+
+
+def flows(now: datetime | None = None) -> Flows:
+    """The bus as a graph: sources → rules → targets, each edge with its rate and recent history."""
+    now = now or timezone.now()
+    # Whole minutes only: the one in progress would always look like a drop (the live rate covers it).
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=SERIES_MINUTES)
+    window = Delivery.objects.filter(id__gte=uuid7_floor(start))
+    last_minute = Delivery.objects.filter(id__gte=uuid7_floor(now - RATE_WINDOW))
+
+    planned = _per_minute(
+        window.annotate(minute=TruncMinute("created_at")).values("target_id", "minute").annotate(n=Count("id")),
+        start=start,
+        key="target_id",
+    )
+    attempts = list(
+        _newest(DeliveryAttempt, since=start, time_field="started_at")
+        .annotate(minute=TruncMinute("started_at"))
+        .values("target_id", "minute", "succeeded")
+        .annotate(n=Count("id"))
+    )
+    failures = _per_minute((row for row in attempts if not row["succeeded"]), start=start, key="target_id")
+    failed: dict[int, int] = defaultdict(int)
+    recent: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # target -> [failed, all] attempts lately
+    recent_start = now.replace(second=0, microsecond=0) - timedelta(minutes=FAILING_MINUTES - 1)
+    for row in attempts:
+        if not row["succeeded"]:
+            failed[row["target_id"]] += row["n"]
+        if row["minute"] >= recent_start:
+            recent[row["target_id"]][0] += 0 if row["succeeded"] else row["n"]
+            recent[row["target_id"]][1] += row["n"]
+    rates = dict(last_minute.values_list("target_id").annotate(n=Count("id")).values_list("target_id", "n"))
+    succeeded = dict(
+        Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=start)
+        .values_list("target_id")
+        .annotate(n=Count("id"))
+        .values_list("target_id", "n")
+    )
+    dead = dict(
+        Delivery.objects.filter(state=Delivery.State.DEAD, dead_lettered=True)
+        .values_list("target_id")
+        .annotate(n=Count("id"))
+        .values_list("target_id", "n")
+    )
+    rules = list(Rule.objects.order_by("bus", "name"))
+    targets = [
+        TargetFlow(
+            target=target,
+            rate_per_second=rates.get(target.id, 0) / RATE_WINDOW.total_seconds(),
+            succeeded=succeeded.get(target.id, 0),
+            failed=failed.get(target.id, 0),
+            recent_failed=recent[target.id][0] if target.id in recent else 0,
+            recent_attempts=recent[target.id][1] if target.id in recent else 0,
+            dead=dead.get(target.id, 0),
+            series=tuple(planned.get(target.id, [0] * SERIES_MINUTES)),
+            failures=tuple(failures.get(target.id, [0] * SERIES_MINUTES)),
+        )
+        for target in Target.objects.select_related("rule").order_by("rule__bus", "rule__name", "name")
+    ]
+    recent = dict(
+        ((source, rule_id), n)
+        for source, rule_id, n in last_minute.values_list("event__source", "rule_id")
+        .annotate(n=Count("event_id", distinct=True))
+        .values_list("event__source", "rule_id", "n")
+    )
+    sources = [
+        SourceFlow(
+            source=source,
+            rule_id=rule_id,
+            rate_per_second=recent.get((source, rule_id), 0) / RATE_WINDOW.total_seconds(),
+            events=n,
+        )
+        for source, rule_id, n in window.exclude(rule_id=None)
+        .values_list("event__source", "rule_id")
+        .annotate(n=Count("event_id", distinct=True))
+        .values_list("event__source", "rule_id", "n")
+        .order_by("event__source", "rule_id")
+    ]
+    return Flows(headline=headline(now), rules=rules, targets=targets, sources=sources)
+
+
+def rule_match_counts(*, since: datetime) -> dict[int, int]:
+    """Events each rule matched since `since` (counted from the deliveries it planned)."""
+    return dict(
+        Delivery.objects.filter(id__gte=uuid7_floor(since))
+        .exclude(rule_id=None)
+        .values_list("rule_id")
+        .annotate(n=Count("event_id", distinct=True))
+        .values_list("rule_id", "n")
+    )

@@ -1,0 +1,185 @@
+"""The rule admin: targets inline, the engine's message on a bad pattern, the pattern preview (test
+against an event, backtest on stored events), and dead-letter actions guarded by permission."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.core.management import CommandError, call_command
+from playwright.sync_api import expect, sync_playwright
+
+from dashboard.models import Delivery, Rule
+from dashboard.models.routing import new_signing_secret
+
+from .delivery_harness import dead_letters_for, lane_rule, publish
+
+pytestmark = pytest.mark.django_db
+ADD_URL = "/admin/dashboard/rule/add/"
+PREVIEW_URL = "/admin/dashboard/rule/preview/"
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    return client
+
+
+def _rule_form(pattern: str, **target) -> dict:
+    data = {
+        "bus": "default",
+        "name": "big-orders",
+        "description": "",
+        "event_pattern": pattern,
+        "state": "enabled",
+        "targets-TOTAL_FORMS": "1",
+        "targets-INITIAL_FORMS": "0",
+        "targets-MIN_NUM_FORMS": "0",
+        "targets-MAX_NUM_FORMS": "1000",
+    }
+    fields = {
+        "name": "fulfilment",
+        "kind": "webhook",
+        "enabled": "on",
+        "url": "https://fulfilment.example.com/hooks",
+        "method": "POST",
+        "timeout_seconds": "5",
+        "headers": "{}",
+        "signing_secret": new_signing_secret(),
+        "maximum_retry_attempts": "185",
+        "maximum_event_age_seconds": "86400",
+        "dead_letter_enabled": "on",
+        **target,
+    }
+    return data | {f"targets-0-{name}": value for name, value in fields.items()}
+
+
+def test_rule_is_created_with_its_target_inline_and_who_made_it(admin_client):
+    response = admin_client.post(ADD_URL, _rule_form('{"source": ["shop.orders"]}'))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    rule = Rule.objects.get()
+    assert rule.created_by.username == rule.updated_by.username == "root"
+    assert list(rule.targets.values_list("name", "url")) == [("fulfilment", "https://fulfilment.example.com/hooks")]
+
+
+def test_invalid_pattern_shows_the_engines_message_on_the_pattern_field(admin_client):
+    response = admin_client.post(ADD_URL, _rule_form('{"detail": {"total": [{"numeric": [">", "x"]}]}}'))
+    errors = response.context["adminform"].form.errors
+    assert response.status_code == 200 and not Rule.objects.exists()
+    assert errors["event_pattern"][0].startswith("Invalid pattern at detail.total")
+
+
+def test_invalid_input_transformer_is_refused_on_its_field(admin_client):
+    transformer = json.dumps({"InputPathsMap": {"sku": "detail.sku"}, "InputTemplate": "<sku>"})
+    response = admin_client.post(ADD_URL, _rule_form('{"source": ["a"]}', input_transformer=transformer))
+    inline_errors = response.context["inline_admin_formsets"][0].formset.errors[0]
+    assert "must start with $" in inline_errors["input_transformer"][0]
+
+
+def test_python_target_must_name_an_importable_handler(admin_client):
+    response = admin_client.post(ADD_URL, _rule_form('{"source": ["a"]}', kind="python", url="", handler="no.such.fn"))
+    inline_errors = response.context["inline_admin_formsets"][0].formset.errors[0]
+    assert "cannot import" in inline_errors["handler"][0]
+
+
+def test_change_form_has_the_pattern_preview_panel(admin_client):
+    rule = lane_rule().rule
+    page = admin_client.get(f"/admin/dashboard/rule/{rule.pk}/change/").content.decode()
+    assert 'id="eh-pattern-preview"' in page and f'data-rule-id="{rule.pk}"' in page
+    assert "dashboard/admin-rule-form.js" in page
+
+
+def test_preview_tests_the_pattern_against_a_pasted_event_with_the_trace(admin_client):
+    event = {"source": "shop.orders", "detail": {"total": 50}}
+    answer = admin_client.post(
+        PREVIEW_URL, {"pattern": '{"detail": {"total": [{"numeric": [">", 100]}]}}', "event": json.dumps(event)}
+    ).json()
+    assert answer["valid"] and answer["test"]["matched"] is False
+    assert answer["test"]["explanation"]["first_failure"] == "detail.total"
+
+
+def test_preview_reports_an_invalid_pattern_with_its_path(admin_client):
+    answer = admin_client.post(PREVIEW_URL, {"pattern": '{"source": "not-a-list"}'}).json()
+    assert answer["valid"] is False and answer["path"] == "source"
+
+
+def test_preview_backtests_the_new_pattern_against_the_saved_one(admin_client):
+    saved = lane_rule("r1").rule
+    publish(3, lane="r1")
+    publish(2, lane="r2")
+    answer = admin_client.post(
+        PREVIEW_URL, {"pattern": '{"source": ["shop.orders"]}', "rule_id": saved.pk, "bus": "default"}
+    ).json()
+    assert answer["backtest"] == {"sample": 5, "new": 5, "old": 3}
+
+
+def test_preview_needs_a_staff_login(client):
+    assert client.post(PREVIEW_URL, {"pattern": "{}"}).status_code == 302
+    client.force_login(User.objects.create_user("viewer", is_staff=True))
+    assert client.post(PREVIEW_URL, {"pattern": "{}"}).status_code == 403
+
+
+def test_redrive_action_needs_the_redrive_permission(client):
+    [dead] = dead_letters_for()
+    staff = User.objects.create_user("ops", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_delivery"))
+    client.force_login(staff)
+    action = {"action": "redrive", "_selected_action": [str(dead.pk)]}
+    client.post("/admin/dashboard/delivery/", action)
+    assert Delivery.objects.get().state == Delivery.State.DEAD
+    staff.user_permissions.add(Permission.objects.get(codename="redrive_delivery"))
+    client.post("/admin/dashboard/delivery/", action)
+    dead.refresh_from_db()
+    assert (dead.state, dead.redriven_by) == (Delivery.State.PENDING, staff)
+
+
+def test_create_rule_command_refuses_an_invalid_pattern_with_the_engines_message():
+    with pytest.raises(CommandError, match="event_pattern: Invalid pattern at source"):
+        call_command("create_rule", "--name", "x", "--pattern", '{"source": "a"}', "--webhook", "https://e.example/")
+    assert not Rule.objects.exists()
+
+
+def test_create_rule_command_prints_the_signing_secret():
+    out = StringIO()
+    call_command(
+        "create_rule", "--name", "x", "--pattern", '{"source": ["a"]}', "--webhook", "https://e.example/", stdout=out
+    )
+    assert Rule.objects.get().targets.get().signing_secret in out.getvalue()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.mark.browser
+def test_rule_form_previews_a_pattern_in_the_browser(live_daphne):
+    User.objects.create_superuser("root", "root@example.com", "pw")
+    publish(2, lane="x")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{live_daphne}/admin/login/?next=/admin/dashboard/rule/add/")
+        page.fill("#id_username", "root")
+        page.fill("#id_password", "pw")
+        page.click("input[type=submit]")
+        page.fill("#id_event_pattern", '{"detail": {"total": [{"numeric": [">", 100]}]}}')
+        page.fill("#eh-test-event", '{"source": "shop.orders", "detail": {"total": "<img src=x onerror=alert(1)>"}}')
+        page.click("#eh-test-button")
+        expect(page.locator("#eh-pattern-status")).to_have_text("No match.")
+        expect(page.locator("#eh-trace td").filter(has_text="<img src=x")).to_have_count(1)  # shown as text
+        expect(page.locator("#eh-backtest")).to_contain_text("Of the last 2 stored events, this pattern matches 0")
+        page.fill("#id_event_pattern", '{"source": "shop.orders"}')
+        expect(page.locator("#eh-pattern-status")).to_contain_text("Invalid pattern at source")
+        browser.close()
+
+
+def test_preview_ignores_a_rule_id_that_is_not_one(admin_client):
+    answer = admin_client.post(PREVIEW_URL, {"pattern": '{"source": ["a"]}', "rule_id": "abc", "event": "[1]"}).json()
+    assert answer["backtest"]["old"] is None
+    assert answer["test"] == {"error": "The event must be a JSON object."}

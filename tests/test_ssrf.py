@@ -1,0 +1,98 @@
+"""Webhooks reach only public addresses unless the allow-list says otherwise, checked at connect time."""
+
+import ipaddress
+
+import pytest
+
+from dashboard.delivery.destinations import AllowList, DestinationRefused, check_address, is_public
+from dashboard.models import Delivery
+
+from .delivery_harness import make_rule, publish, running_dispatcher, wait_until
+
+BLOCKED = [
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "240.0.0.1",
+    "198.18.0.1",
+    "192.0.2.1",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::1",
+    "fe80::1",
+    "fc00::1",
+    "ff02::1",
+    "::ffff:127.0.0.1",
+    "::ffff:10.0.0.1",
+    "64:ff9b::7f00:1",
+    "2002:7f00:1::",
+]
+PUBLIC = ["1.1.1.1", "8.8.8.8", "2001:4860:4860::8888", "::ffff:8.8.8.8"]
+
+
+@pytest.mark.parametrize("address", BLOCKED)
+def test_non_public_addresses_are_refused(address):
+    assert not is_public(ipaddress.ip_address(address))
+    with pytest.raises(DestinationRefused):
+        check_address("example.com", address, AllowList([]))
+
+
+@pytest.mark.parametrize("address", PUBLIC)
+def test_public_addresses_are_allowed(address):
+    check_address("example.com", address, AllowList([]))
+
+
+def test_allow_list_permits_a_network_including_its_mapped_form():
+    allow = AllowList(["127.0.0.0/8"])
+    check_address("localhost", "127.0.0.1", allow)
+    check_address("localhost", "::ffff:127.0.0.1", allow)
+    with pytest.raises(DestinationRefused):
+        check_address("internal", "10.0.0.1", allow)
+
+
+def test_allow_list_permits_a_host_name():
+    check_address("receiver.internal", "10.0.0.7", AllowList(["receiver.internal"]))
+
+
+@pytest.fixture
+def strict(fast, settings):
+    settings.EVENTHUB = {**settings.EVENTHUB, "WEBHOOK_ALLOW_NETWORKS": []}
+
+
+def _refused_delivery() -> Delivery | None:
+    return Delivery.objects.filter(state=Delivery.State.DEAD).first()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:{port}/hook",
+        "http://[::ffff:127.0.0.1]:{port}/hook",
+        "http://localhost:{port}/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433:{port}/hook",
+    ],
+    ids=["literal-ip", "ipv4-mapped-ipv6", "name-resolving-to-loopback", "cloud-metadata", "decimal-ip"],
+)
+def test_webhook_to_a_private_destination_is_refused_and_dead_lettered(strict, receiver, url):
+    make_rule(url.format(port=receiver.port))
+    publish()
+    with running_dispatcher():
+        delivery = wait_until(_refused_delivery, message="the delivery to be refused")
+    assert delivery.dead_reason == Delivery.DeadReason.DESTINATION_REFUSED
+    assert delivery.attempts == 1
+    assert receiver.requests() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_allow_list_lets_the_same_delivery_through(fast, receiver):
+    make_rule(f"http://localhost:{receiver.port}/hook")
+    publish()
+    with running_dispatcher():
+        wait_until(lambda: receiver.requests("/hook"), message="a delivery")
+    assert Delivery.objects.get().state == Delivery.State.SUCCEEDED
