@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--demo", action="store_true", help="Also run the demo shop's traffic.")
 
     def handle(self, *args, host: str, port: int, workers: int, demo: bool, **options) -> None:
+        # Ctrl-C and SIGTERM both stop everything, even when started from a shell that ignores SIGINT.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, _interrupt)
         children: list[tuple[str, subprocess.Popen]] = []
         env = dict(os.environ)
         if "REDIS_URL" not in os.environ:
@@ -70,3 +73,7 @@ class Command(BaseCommand):
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
