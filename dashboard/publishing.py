@@ -7,7 +7,7 @@ is the work handed to Redis; if that hand-off is lost, the sweeper finds the del
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 import orjson
 from django.conf import settings
@@ -19,6 +19,7 @@ from dashboard.delivery import transport
 from dashboard.delivery.routing import plan_deliveries
 from dashboard.ids import new_event_id
 from dashboard.models import Delivery, Event
+from dashboard.timestamps import parse_utc_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +111,9 @@ def _time(entry: dict) -> datetime | None:
     if not isinstance(value, str):
         raise InvalidEntry('"time" must be an ISO 8601 timestamp string')
     try:
-        parsed = datetime.fromisoformat(value)
+        return parse_utc_timestamp(value)
     except ValueError as error:
-        raise InvalidEntry(f'"time" is not an ISO 8601 timestamp: {value[:40]!r}') from error
-    if parsed.tzinfo is None:
-        raise InvalidEntry('"time" needs a time zone, for example 2026-01-31T12:00:00Z')
-    # Stored in UTC: PostgreSQL accepts offsets only up to 15:59, Python up to 23:59.
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError as error:
-        raise InvalidEntry(f'"time" is out of range: {value[:40]!r}') from error
+        raise InvalidEntry(f'"time" {error}') from None
 
 
 def parse_entry(entry: object, *, default_bus: str = "default") -> EventDraft:

@@ -20,6 +20,7 @@ from dashboard.delivery.redrive import (
     redrive_dead_letters,
 )
 from dashboard.models import Delivery
+from dashboard.timestamps import parse_utc_timestamp
 
 from .errors import ApiError, json_response
 from .native import MAX_PAGE, _int_param, _timestamp, api_view, read_json_body
@@ -89,12 +90,9 @@ def _time(data: dict, key: str) -> datetime | None:
     if value is None:
         return None
     try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        return parse_utc_timestamp(value if isinstance(value, str) else "")
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise ApiError(400, "InvalidParameter", f"'{key}' must be an ISO 8601 timestamp with a time zone.")
-    return parsed
+        raise ApiError(400, "InvalidParameter", f"'{key}' must be an ISO 8601 timestamp with a time zone.") from None
 
 
 def _filter_from_body(data: object) -> DeadLetterFilter:

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from dashboard.models import Event
 from dashboard.patterns import InvalidPattern, compile_pattern, explain
 from dashboard.publishing import EntryResult
+from dashboard.timestamps import parse_utc_timestamp
 
 from . import ingest
 from .auth import authenticate
@@ -129,12 +130,9 @@ def _timestamp(request: HttpRequest, name: str) -> datetime | None:
     if not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ApiError(400, "InvalidParameter", f"'{name}' must be an ISO 8601 timestamp.") from None
-    if parsed.tzinfo is None:
-        raise ApiError(400, "InvalidParameter", f"'{name}' needs a time zone, for example 2026-01-31T12:00:00Z.")
-    return parsed
+        return parse_utc_timestamp(value)
+    except ValueError as error:
+        raise ApiError(400, "InvalidParameter", f"'{name}' {error}.") from None
 
 
 def _int_param(request: HttpRequest, name: str, default: int | None, low: int, high: int) -> int | None:

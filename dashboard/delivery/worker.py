@@ -53,6 +53,8 @@ T = TypeVar("T")
 
 # A rate-limit slot further away than this is waited for in the delayed set, not in a worker slot.
 RATE_WAIT_IN_PLACE_SECONDS = 1.0
+# A delivery whose target is at its concurrency limit is offered again after this long.
+GATE_RETRY_SECONDS = 0.5
 RECORD_BATCH = 500
 # How long the reader and the recorder wait to gather a batch: a little latency for far fewer DB round trips.
 READ_BATCH_WAIT_SECONDS = 0.005
@@ -315,7 +317,13 @@ class Dispatcher:
             else:
                 if target.rate_limit_per_second and not work.reserved and await self._defer_for_rate(work, target):
                     return
-                async with self._gate(target):
+                gate = self._gate(target)
+                if isinstance(gate, asyncio.Semaphore) and gate.locked():
+                    # Waiting here would hold one of this worker's slots: a hanging target would take them
+                    # all and starve healthy ones. The delivery comes back when the target has room.
+                    await self._defer(work, GATE_RETRY_SECONDS)
+                    return
+                async with gate:
                     outcome, attempted = await self._attempt(delivery, target)
         except (redis.RedisError, OSError, DatabaseError):
             log.warning("delivery %s interrupted before it was sent; handing it back", delivery.id, exc_info=True)
@@ -344,12 +352,16 @@ class Dispatcher:
         if wait <= RATE_WAIT_IN_PLACE_SECONDS:
             await asyncio.sleep(wait)
             return False
+        await self._defer(work, wait, reserved=True)
+        return True
+
+    async def _defer(self, work: _Work, wait: float, *, reserved: bool = False) -> None:
+        """Give the delivery back, untried, due in `wait` seconds, through the delayed set."""
         due = timezone.now() + timedelta(seconds=wait)
         if await self._db_call(leases.give_back, work.delivery, work.token, due):
-            await self.transport.schedule([(work.delivery.id, due, True)])
+            await self.transport.schedule([(work.delivery.id, due, reserved)])
         await self._ack(work.entry_ids)
         self._release(len(work.entry_ids))
-        return True
 
     def _gate(self, target: Target) -> AbstractAsyncContextManager:
         """The target's concurrency limit in this process (recreated when the limit is edited)."""
