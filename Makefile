@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE := eventhub.settings
 
-.PHONY: run test lint bench bench-patterns chaos screenshots clean
+.PHONY: run test lint bench bench-patterns chaos fuzz screenshots clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,5 @@ bench: $(VENV)/.dev
 chaos: $(VENV)/.dev
 	DEBUG=1 $(BIN)/python -m chaos.run
 
-.PHONY: fuzz
 fuzz: $(VENV)/.dev
 	DEBUG=1 $(BIN)/python -m chaos.fuzz --examples 1000
