@@ -86,12 +86,15 @@ def render_result(result: EntryResult) -> dict:
     return {"error_code": result.error_code, "error_message": result.error_message}
 
 
-@csrf_exempt
-async def publish_or_list_events(request: HttpRequest) -> HttpResponse:
-    """`/api/v1/events`: POST publishes, GET lists."""
-    if request.method == "GET":
-        return await list_events(request)
-    return await publish_events(request)
+def by_method(*, get: Callable, post: Callable) -> Callable:
+    """One URL, one API view per method; CSRF-exempt like each of them (API keys, not cookies, authenticate)."""
+
+    @csrf_exempt
+    async def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        handler = post if request.method == "POST" else get
+        return await handler(request, *args, **kwargs)
+
+    return view
 
 
 @api_view(("POST",), scope="publish")
@@ -192,3 +195,6 @@ async def test_pattern(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, "InvalidEventPattern", str(error)) from None
     explanation = explain(compiled, payload["event"])
     return json_response({"result": explanation.matched, "explanation": explanation.to_dict()})
+
+
+publish_or_list_events = by_method(get=list_events, post=publish_events)

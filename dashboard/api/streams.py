@@ -34,7 +34,7 @@ from dashboard.models.streams import ProjectionState, Replay
 from dashboard.publishing import InvalidEntry, parse_entry
 
 from .errors import ApiError, json_response
-from .native import MAX_PAGE, _int_param, _timestamp, api_view, read_json_body, render_event
+from .native import MAX_PAGE, _int_param, _timestamp, api_view, by_method, read_json_body, render_event
 
 MAX_APPEND_EVENTS = 100
 # An HTTP reader of `$all` waits less for in-flight writers than the worker does: it can poll again.
@@ -281,13 +281,6 @@ async def preview_replay(request: HttpRequest) -> HttpResponse:
         raise ApiError(400, "InvalidReplay", str(error)) from None
 
 
-async def replays(request: HttpRequest) -> HttpResponse:
-    """`/api/v1/replays`: GET lists, POST starts one."""
-    if request.method == "POST":
-        return await create_replay(request)
-    return await list_replays(request)
-
-
 @api_view(("POST",), scope="admin")
 async def create_replay(request: HttpRequest) -> HttpResponse:
     payload = _replay_body(request)
@@ -336,3 +329,6 @@ async def cancel(request: HttpRequest, name: str) -> HttpResponse:
     if not await sync_to_async(cancel_replay)(name):
         raise ApiError(409, "NotRunning", f"Replay {name!r} is not starting or running.")
     return json_response(render_replay(await Replay.objects.aget(name=name)))
+
+
+replays = by_method(get=list_replays, post=create_replay)

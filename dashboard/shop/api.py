@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.api.errors import ApiError, json_response
-from dashboard.api.native import MAX_PAGE, _int_param, api_view, read_json_body
+from dashboard.api.native import MAX_PAGE, _int_param, api_view, by_method, read_json_body
 from dashboard.api.streams import wrong_version_response
 from dashboard.eventsourcing.streams import AppendResult, InvalidStream, WrongExpectedVersion
 from dashboard.models.shop import OrderView
@@ -56,13 +56,6 @@ def _body(request: HttpRequest) -> dict:
     if not isinstance(payload, dict):
         raise ApiError(400, "InvalidRequest", "Send a JSON object.")
     return payload
-
-
-async def orders(request: HttpRequest) -> HttpResponse:
-    """`/api/v1/shop/orders`: POST is the CreateOrder command, GET lists the order views."""
-    if request.method == "POST":
-        return await create(request)
-    return await list_orders(request)
 
 
 @api_view(("POST",), scope="publish")
@@ -131,3 +124,7 @@ async def get_order(request: HttpRequest, order_id: str) -> HttpResponse:
     if view is None:
         raise ApiError(404, "NotFound", f"No order {order_id!r} in the view (yet).")
     return json_response(render_order(view) | {"projection_position": await _projection_position()})
+
+
+# `/api/v1/shop/orders`: POST is the CreateOrder command, GET lists the order views.
+orders = by_method(get=list_orders, post=create)

@@ -1,0 +1,26 @@
+"""The rule admin's pattern preview in a real browser: test against an event, backtest, payloads as text."""
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import Page, expect
+
+from ..delivery_harness import publish
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_rule_form_previews_a_pattern_in_the_browser(page: Page, live_daphne: str):
+    User.objects.create_superuser("root", "root@example.com", "pw")
+    publish(2, lane="x")
+    page.goto(f"{live_daphne}/admin/login/?next=/admin/dashboard/rule/add/")
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.fill("#id_event_pattern", '{"detail": {"total": [{"numeric": [">", 100]}]}}')
+    page.fill("#eh-test-event", '{"source": "shop.orders", "detail": {"total": "<img src=x onerror=alert(1)>"}}')
+    page.click("#eh-test-button")
+    expect(page.locator("#eh-pattern-status")).to_have_text("No match.")
+    expect(page.locator("#eh-trace td").filter(has_text="<img src=x")).to_have_count(1)  # shown as text
+    expect(page.locator("#eh-backtest")).to_contain_text("Of the last 2 stored events, this pattern matches 0")
+    page.fill("#id_event_pattern", '{"source": "shop.orders"}')
+    expect(page.locator("#eh-pattern-status")).to_contain_text("Invalid pattern at source")
