@@ -140,7 +140,10 @@ async def put_events(params: dict) -> dict:
             f"Member must have length less than or equal to {limit}",
         )
     native = [_native_entry(entry) for entry in entries]
-    results = await ingest.publish(native)
+    try:
+        results = await ingest.publish(native)
+    except ingest.StoreUnavailable as error:
+        raise AwsError("ServiceUnavailable", error.message, status=503) from None
     return {
         "FailedEntryCount": sum(not r.ok for r in results),
         "Entries": [

@@ -100,7 +100,10 @@ def by_method(*, get: Callable, post: Callable) -> Callable:
 @api_view(("POST",), scope="publish")
 async def publish_events(request: HttpRequest) -> HttpResponse:
     entries = _entries_of(read_json_body(request))
-    results = await ingest.publish(entries)
+    try:
+        results = await ingest.publish(entries)
+    except ingest.StoreUnavailable as error:
+        raise ApiError(503, "ServiceUnavailable", error.message) from None
     failed = sum(not r.ok for r in results)
     body = {"failed_entry_count": failed, "entries": [render_result(r) for r in results]}
     return json_response(body, status=400 if failed == len(results) else 200)
