@@ -12,13 +12,15 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
-from dashboard.api.fastpath import MiddlewareFreeHandler, PublishFastPath  # noqa: E402
+from dashboard.api.fastpath import PublishFastPath, PublishHandler, skip_twisted_form_parsing  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+
+skip_twisted_form_parsing()
 
 application = ProtocolTypeRouter(
     {
         # Static files are served by the app itself so one Daphne process is the whole deployment.
-        "http": PublishFastPath(ASGIStaticFilesHandler(django_asgi_app), MiddlewareFreeHandler()),
+        "http": PublishFastPath(ASGIStaticFilesHandler(django_asgi_app), PublishHandler()),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

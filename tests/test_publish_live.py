@@ -1,5 +1,6 @@
 """The native publish API through a real Daphne: the middleware-free fast path and its ingest pool."""
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -50,3 +51,20 @@ def test_fast_path_answers_carry_security_headers(live_daphne, bearer):
     with urllib.request.urlopen(request) as response:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_fast_path_refuses_an_over_limit_body_sent_without_a_length(live_daphne, bearer, settings):
+    host, port = live_daphne.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.putrequest("POST", "/api/v1/events")
+    connection.putheader("Authorization", bearer)
+    connection.putheader("Content-Type", "application/json")
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders()
+    chunk = b"x" * 65536
+    for _ in range(settings.DATA_UPLOAD_MAX_MEMORY_SIZE // len(chunk) + 2):
+        connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    connection.send(b"0\r\n\r\n")
+    response = connection.getresponse()
+    assert response.status == 413
+    assert json.loads(response.read())["error"]["code"] == "PayloadTooLarge"

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from dashboard.models import ApiKey
 
+from . import ingest
 from .errors import ApiError
 
 # Keys are looked up at most once per KEY_CACHE_SECONDS per process, because publishing is the hot
@@ -23,12 +24,16 @@ async def find_key(access_key_id: str) -> ApiKey | None:
     cached = _keys.get(access_key_id)
     if cached and now - cached[0] < KEY_CACHE_SECONDS:
         return cached[1]
-    key = await ApiKey.objects.filter(access_key_id=access_key_id).afirst()
+    key = await ingest.run_db_work(_stored_key, access_key_id)
     if len(_keys) > _MAX_CACHED_KEYS:
         _keys.clear()
         _verified_secrets.clear()
     _keys[access_key_id] = (now, key)
     return key
+
+
+def _stored_key(access_key_id: str) -> ApiKey | None:
+    return ApiKey.objects.filter(access_key_id=access_key_id).first()
 
 
 def secret_is_valid(key: ApiKey, secret: str) -> bool:

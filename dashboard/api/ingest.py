@@ -9,11 +9,14 @@ Django's thread-sensitive executor, which keeps test transactions visible.
 """
 
 import asyncio
+import functools
 import logging
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import cache
+from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -22,6 +25,7 @@ from django.db import DatabaseError, close_old_connections
 from dashboard.publishing import EntryResult, publish_batches, publish_entries
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Entries per transaction at most: large enough to amortise a commit, small enough to keep latency low.
 GROUP_LIMIT = 1000
@@ -39,11 +43,26 @@ def use_ingest_pool() -> None:
     _use_ingest_pool.set(True)
 
 
-def _publish_on_pool_thread(batches: list[list[object]]) -> list[list[EntryResult]]:
-    try:
-        return publish_batches(batches)
-    finally:
-        close_old_connections()
+def _closing_connections(work: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(work)
+    def run(*args) -> T:
+        try:
+            return work(*args)
+        finally:
+            close_old_connections()
+
+    return run
+
+
+_publish_on_pool_thread = _closing_connections(publish_batches)
+
+
+async def run_db_work(work: Callable[..., T], *args) -> T:
+    """Run a request's other database work (a key lookup): on the ingest pool on the fast path, which
+    has no request signals to close connections, else on Django's thread-sensitive executor."""
+    if _use_ingest_pool.get():
+        return await asyncio.get_running_loop().run_in_executor(_ingest_pool(), _closing_connections(work), *args)
+    return await sync_to_async(work)(*args)
 
 
 class GroupCommit:
