@@ -8,8 +8,10 @@ encoded once (orjson) and unpacked by the database in C: `jsonb_array_elements` 
 timestamps, UUIDs and foreign keys.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
+from operator import attrgetter
 from uuid import UUID
 
 from django.db import connection, models
@@ -22,9 +24,8 @@ def insert_rows(instances: list[models.Model]) -> None:
     if not instances:
         return
     model = type(instances[0])
-    fields, sql, returns_pk = _statement(model, connection.vendor)
-    encode = _ENCODERS[connection.vendor]
-    rows = [[encode(field, field.pre_save(instance, True)) for field in fields] for instance in instances]
+    values, sql, returns_pk = _statement(model, connection.vendor)
+    rows = [[value(instance) for value in values] for instance in instances]
     with connection.cursor() as cursor:
         cursor.execute(sql, [dumps(rows).decode()])
         if returns_pk:
@@ -35,27 +36,35 @@ def insert_rows(instances: list[models.Model]) -> None:
         instance._state.db = connection.alias
 
 
-def _encode_postgresql(field: models.Field, value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+def _value_of(field: models.Field, vendor: str) -> Callable[[models.Model], object]:
+    """How to read a field's value off an instance, as the database's JSON unpacking expects it."""
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+
+        def read(instance: models.Model) -> object:
+            return field.pre_save(instance, True)
+    else:
+        read = attrgetter(field.attname)
+    target = field.target_field if field.is_relation else field
+    if isinstance(target, models.DateTimeField):
+        encode = datetime.isoformat if vendor == "postgresql" else connection.ops.adapt_datetimefield_value
+    elif isinstance(target, models.UUIDField):
+        encode = str if vendor == "postgresql" else _uuid_hex
+    else:
+        return read
+
+    def read_encoded(instance: models.Model) -> object:
+        value = read(instance)
+        return None if value is None else encode(value)
+
+    return read_encoded
 
 
-def _encode_sqlite(field: models.Field, value: object) -> object:
-    if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value(value)
-    if isinstance(value, UUID):
-        return value.hex
-    return value
-
-
-_ENCODERS = {"postgresql": _encode_postgresql, "sqlite": _encode_sqlite}
+def _uuid_hex(value: UUID | str) -> str:
+    return (value if isinstance(value, UUID) else UUID(value)).hex
 
 
 @cache
-def _statement(model: type[models.Model], vendor: str) -> tuple[list[models.Field], str, bool]:
+def _statement(model: type[models.Model], vendor: str) -> tuple[list[Callable], str, bool]:
     auto_pk = isinstance(model._meta.pk, models.AutoField)
     fields = [f for f in model._meta.concrete_fields if not (auto_pk and f.primary_key)]
     table = connection.ops.quote_name(model._meta.db_table)
@@ -69,7 +78,8 @@ def _statement(model: type[models.Model], vendor: str) -> tuple[list[models.Fiel
     else:
         raise NotImplementedError(f"insert_rows supports PostgreSQL and SQLite, not {vendor}")
     returning = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}" if auto_pk else ""
-    return fields, f"INSERT INTO {table} ({columns}) SELECT {values} FROM {source}{returning}", auto_pk
+    values_of = [_value_of(f, vendor) for f in fields]
+    return values_of, f"INSERT INTO {table} ({columns}) SELECT {values} FROM {source}{returning}", auto_pk
 
 
 def _is_json(field: models.Field) -> bool:

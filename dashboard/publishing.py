@@ -195,7 +195,8 @@ def _store_once(drafts: list[EventDraft]) -> list[str]:
     ids = [draft.event_id or new_event_id() for draft in drafts]
     supplied = [draft.event_id for draft in drafts if draft.event_id]
     with transaction.atomic():
-        already = set(Event.objects.filter(event_id__in=supplied).values_list("event_id", flat=True))
+        stored = Event.objects.filter(event_id__in=supplied).values_list("event_id", flat=True) if supplied else ()
+        already = set(stored)
         fresh: dict[str, EventDraft] = {}
         for event_id, draft in zip(ids, drafts, strict=True):
             if event_id not in already and event_id not in fresh:
