@@ -90,6 +90,15 @@ def auth_header(api_key) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {key.access_key_id}:{secret}"}
 
 
+@pytest.fixture
+def bearer(transactional_db) -> str:
+    """An Authorization header value for a live server (the key is committed, so other processes see it)."""
+    from dashboard.models import ApiKey
+
+    key, secret = ApiKey.issue("live", ["publish", "read"])
+    return f"Bearer {key.access_key_id}:{secret}"
+
+
 def _subprocess_env() -> dict:
     """Environment for server and worker subprocesses: same settings, the test database."""
     env = dict(os.environ, DEBUG="1", PYTHONUNBUFFERED="1")

@@ -12,7 +12,7 @@ from dashboard.bulk_insert import insert_rows
 from dashboard.models import Delivery, Event, Rule, Target
 from dashboard.publishing import publish_batches, publish_entries
 
-from .test_publish_live import bearer, post  # noqa: F401  (the live API fixtures)
+from .test_publish_live import post
 
 
 def entry(n: int, **extra) -> dict:

@@ -5,15 +5,7 @@ import json
 import urllib.error
 import urllib.request
 
-import pytest
-
-from dashboard.models import ApiKey, Event
-
-
-@pytest.fixture
-def bearer(transactional_db) -> str:
-    key, secret = ApiKey.issue("live", ["publish", "read"])
-    return f"Bearer {key.access_key_id}:{secret}"
+from dashboard.models import Event
 
 
 def post(url: str, bearer: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
