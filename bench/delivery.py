@@ -2,7 +2,8 @@
 publish-to-receipt latency at a steady publish rate.
 
     python bench/delivery.py [--events 20000] [--workers 1,2] [--concurrency 64]
-                             [--rate 500] [--seconds 20] [--latency-workers 1] [--json out.json]
+                             [--rate 500] [--seconds 20] [--latency-workers 1] [--direct]
+                             [--profile SECONDS] [--json out.json]
 
 Everything runs privately: its own Redis, a scratch database (a new database on the PostgreSQL server
 DATABASE_URL names, else a throwaway SQLite file), the receiver from chaos/receiver.py in its own
@@ -13,6 +14,10 @@ workers start; the rate is deliveries over the span from the first to the last c
 Latency: --latency-workers workers (default 1) and one Daphne run; a client POSTs batches of 10
 events to /api/v1/events at --rate events/s for --seconds, each event carrying its send time; latency
 is the receiver's arrival time minus that send time (publish -> commit -> Redis -> worker -> POST).
+With --direct the events are stored from this process (publish_entries, no Daphne), so the figure is
+the worker's share: commit -> Redis -> worker -> POST, without the HTTP publish path in front of it.
+--profile samples the first throughput worker with py-spy for that many seconds (raw stacks, with
+the GIL holder only, written next to --json or to ./delivery-profile.txt) and prints a summary.
 """
 
 import argparse
@@ -91,20 +96,62 @@ def succeeded() -> int:
     return Delivery.objects.filter(state=Delivery.State.SUCCEEDED).count()
 
 
-def throughput(stack: Stack, workers: int, events: int, concurrency: int) -> dict:
+def throughput(
+    stack: Stack, workers: int, events: int, concurrency: int, profile: Path | None = None, profile_seconds: float = 0
+) -> dict:
     from dashboard.models import Delivery
 
     done_before = succeeded()
     store_backlog(events)
     since = time.time()
+    first = len(stack.workers)
     for _ in range(workers):
         stack.start_worker("--concurrency", str(concurrency))
+    for index in range(first, first + workers):
+        stack.wait_worker_ready(index)
+    started_cpu = sum(_cpu_seconds(worker.pid) for worker in stack.workers[first:])  # Django's start-up aside
+    if profile:
+        sample_worker(stack.workers[first].pid, profile, profile_seconds)
     wait_for(lambda: succeeded() >= done_before + events, 600, "the backlog to drain", interval=0.5)
+    cpu = sum(_cpu_seconds(worker.pid) for worker in stack.workers[first:]) - started_cpu
     stack.stop_workers()
     completed = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, completed_at__gte=_aware(since))
     times = sorted(completed.values_list("completed_at", flat=True))
     span = (times[-1] - times[0]).total_seconds()
-    return {"workers": workers, "deliveries": len(times), "seconds": round(span, 2), "per_second": len(times) / span}
+    return {
+        "workers": workers,
+        "deliveries": len(times),
+        "seconds": round(span, 2),
+        "per_second": len(times) / span,
+        # On a shared machine the rate follows the neighbours' load; the CPU a delivery costs does not.
+        "worker_cpu_ms_per_delivery": 1000 * cpu / len(times),
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process so far (Linux /proc), 0 where that is unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sample_worker(pid: int, output: Path, seconds: float) -> None:
+    """py-spy's raw stacks of the thread holding the GIL, then the hottest leaves and areas."""
+    from bench.profiling import py_spy, summarise
+
+    subprocess.run(
+        [py_spy(), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "250", "--gil",
+         "--format", "raw", "--output", str(output), "--nonblocking", "--full-filenames"],
+        capture_output=True,
+        timeout=seconds + 60,
+    )  # fmt: skip
+    if output.exists():
+        summary = summarise(output.read_text())
+        print(f"profile ({summary['samples']} samples, {output}):", flush=True)
+        for name, share in summary["top_self"] + summary["areas"]:
+            print(f"  {share:5.1f} %  {name}", flush=True)
 
 
 def _aware(unix: float):
@@ -139,25 +186,54 @@ async def _publish_at_rate(url: str, auth: str, rate: float, seconds: float) -> 
     return sent
 
 
-def latency(stack: Stack, receiver: str, rate: float, seconds: float, workers: int, concurrency: int) -> dict:
+def _store_at_rate(rate: float, seconds: float) -> int:
+    """Store batches of 10 from this process on a fixed schedule: no HTTP publish path in front."""
+    from dashboard.publishing import publish_entries
+
+    sent = 0
+    start = time.monotonic()
+    while time.monotonic() - start < seconds:
+        batch = BATCH if rate >= 100 else 1
+        sent_at = time.time()
+        entries = [
+            {"source": "bench", "detail-type": "Tick", "detail": {"n": sent + i, "sent_at": sent_at}}
+            for i in range(batch)
+        ]
+        publish_entries(entries)
+        sent += batch
+        time.sleep(max(0.0, start + (sent / rate) - time.monotonic()))
+    return sent
+
+
+def latency(
+    stack: Stack, receiver: str, rate: float, seconds: float, workers: int, concurrency: int, direct: bool = False
+) -> dict:
     from dashboard.models import ApiKey
 
     key, secret = ApiKey.issue("bench", ["publish"])
     urllib.request.urlopen(urllib.request.Request(f"{receiver}/_reset", method="POST"), timeout=10).read()
-    stack.start_servers(1)
+    if not direct:
+        stack.start_servers(1)
+    first = len(stack.workers)
     for _ in range(workers):
         stack.start_worker("--concurrency", str(concurrency))
-    time.sleep(2.0)  # the worker imports Django and joins the group before the clock starts
+    for index in range(first, first + workers):
+        stack.wait_worker_ready(index)
+    time.sleep(0.5)
     done_before = succeeded()
-    sent = asyncio.run(
-        _publish_at_rate(f"{stack.url}/api/v1/events", f"Bearer {key.access_key_id}:{secret}", rate, seconds)
-    )
+    if direct:
+        sent = _store_at_rate(rate, seconds)
+    else:
+        sent = asyncio.run(
+            _publish_at_rate(f"{stack.url}/api/v1/events", f"Bearer {key.access_key_id}:{secret}", rate, seconds)
+        )
     wait_for(lambda: succeeded() >= done_before + sent, 300, "every published event delivered", interval=0.5)
     stack.stop_workers()
     records = _get(f"{receiver}/_records")
     latencies = [(r["received_at"] - r["sent_at"]) * 1000 for r in records if r.get("sent_at")]
     return {
         "rate": rate,
+        "direct": direct,
         "workers": workers,
         "seconds": seconds,
         "events": sent,
@@ -177,6 +253,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--latency-workers", type=int, default=1)
+    parser.add_argument("--direct", action="store_true", help="store events in-process instead of POSTing them")
+    parser.add_argument("--profile", type=float, default=0.0, help="py-spy seconds on the first throughput worker")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -195,17 +273,23 @@ def main() -> None:
                 stack = Stack(env, workdir)
                 try:
                     results = {"database": database.split(":", 1)[0], "throughput": [], "latency": None}
+                    profile = (args.json or Path("delivery.json")).with_suffix(".profile.txt") if args.profile else None
                     for workers in (int(n) for n in args.workers.split(",") if n):
-                        row = throughput(stack, workers, args.events, args.concurrency)
+                        row = throughput(stack, workers, args.events, args.concurrency, profile, args.profile)
+                        profile = None
                         results["throughput"].append(row)
                         print(
                             f"{workers} worker(s): {row['per_second']:,.0f} deliveries/s "
-                            f"({row['deliveries']} in {row['seconds']} s)",
+                            f"({row['deliveries']} in {row['seconds']} s; "
+                            f"worker CPU {row['worker_cpu_ms_per_delivery']:.2f} ms per delivery)",
                             flush=True,
                         )
-                    lat = latency(stack, receiver, args.rate, args.seconds, args.latency_workers, args.concurrency)
+                    lat = latency(
+                        stack, receiver, args.rate, args.seconds, args.latency_workers, args.concurrency, args.direct
+                    )
                     results["latency"] = lat
                     print(
+                        f"{'stored directly' if lat['direct'] else 'published'} "
                         f"at {lat['rate']:g} events/s for {lat['seconds']:g} s ({lat['events']} events, "
                         f"{lat['workers']} worker(s)): "
                         f"p50 {lat['p50_ms']:.1f} ms, p90 {lat['p90_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "

@@ -61,12 +61,6 @@ def route_python(name: str, handler: str, pattern: str) -> int:
     return target.pk
 
 
-def target_enabled(target_id: int) -> bool:
-    from dashboard.models import Target
-
-    return Target.objects.get(pk=target_id).enabled
-
-
 def delivery_states(event_prefix: str = "") -> Counter:
     from dashboard.models import Delivery
 

@@ -31,7 +31,8 @@ DESIGNS = {
     "T8": "One event to 9 targets: 500 for 10 s then 200; 429 with Retry-After 2 (twice); 400, 401, 404, 410; "
     "302; TCP reset twice; a first attempt that hangs past the 1.5 s timeout. Pass: recoverable targets "
     "all delivered, 4xx/3xx dead-lettered after exactly one try with the reason and status recorded, no "
-    "retry earlier than Retry-After, redirects never followed.",
+    "retry earlier than Retry-After, redirects never followed; the 410 target disabled by its first 410, "
+    "what was routed to it dead-lettered (answered 410 once, or never sent) and nothing sent to it afterwards.",
     "T9": "Target H hangs 60 s per request (timeout 2 s, max_concurrency 4), target G is healthy; 1,000 "
     "events at 50/s go to both. Pass: G's delivery lag p95 ≤ 2 s, H's attempts end at the timeout.",
     "T11": "A Python handler target `os._exit`s the worker for events marked poison; 1,000 normal events and "

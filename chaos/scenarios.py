@@ -319,7 +319,7 @@ T8_TARGETS = {
     "bad400": ({"status": 400}, "non_retriable_status"),
     "unauth401": ({"status": 401}, "non_retriable_status"),
     "missing404": ({"status": 404}, "non_retriable_status"),
-    "gone410": ({"status": 410}, "non_retriable_status"),
+    "gone410": ({"status": 410}, "target_gone"),  # disabled by its first 410: see _check_gone_target
     "redirect302": ({"status": 302}, "redirect_not_followed"),
     "resets": ({"statuses": ["reset", "reset", 200]}, "delivered"),
     "timeouts": ({"statuses": ["hang", 200], "hang_seconds": 4}, "delivered"),
@@ -338,9 +338,14 @@ def t8_target_errors(short: bool = False) -> Result:
         run = world.load(rate=50, total_events=events)
         attempts = run.wait(120)
         _settle(result, world, 120)
-        _ledger(result, world, attempts, lambda e: list(T8_TARGETS), expect_dead=True)
-        records = world.received()
         from dashboard.models import Delivery
+
+        # Events published after the 410 disabled the target are not routed to it: it expects none of them.
+        gone_rows = Delivery.objects.filter(target_id=ids["gone410"])
+        routed_to_gone = set(gone_rows.values_list("event__event_id", flat=True))
+        everywhere = [name for name in T8_TARGETS if name != "gone410"]
+        _ledger(result, world, attempts, lambda e: everywhere + ["gone410"] * (e in routed_to_gone), expect_dead=True)
+        records = world.received()
 
         rows = defaultdict(list)
         for target_id, state, reason, tries, status in Delivery.objects.values_list(
@@ -348,10 +353,12 @@ def t8_target_errors(short: bool = False) -> Result:
         ):
             rows[world.target_names[target_id]].append((state, reason, tries, status))
         for name, (_, expected) in T8_TARGETS.items():
+            if expected == "target_gone":
+                continue
             outcomes = Counter(state if state == "succeeded" else reason for state, reason, _, _ in rows[name])
             wanted = "succeeded" if expected == "delivered" else expected
             result.check(f"{name}: every delivery ends {wanted}", set(outcomes) == {wanted}, dict(outcomes))
-        for name in ("bad400", "unauth401", "missing404", "gone410", "redirect302"):
+        for name in ("bad400", "unauth401", "missing404", "redirect302"):
             tries = {t for _, _, t, _ in rows[name]}
             result.check(f"{name}: tried once, not retried", tries == {1}, sorted(tries))
         codes = {s for _, _, _, s in rows["bad400"]}
@@ -364,10 +371,37 @@ def t8_target_errors(short: bool = False) -> Result:
         )
         redirect_follow = sum(1 for r in records if r["target"] not in T8_TARGETS)
         result.check("3xx never followed", redirect_follow == 0, redirect_follow)
-        still_410 = fixtures.target_enabled(ids["gone410"])
-        result.facts["gone410_target_still_enabled"] = still_410
+        _check_gone_target(result, ids["gone410"], rows["gone410"], records)
         result.facts["attempts_per_target"] = {name: sum(t for _, _, t, _ in rows[name]) for name in T8_TARGETS}
     return result
+
+
+def _check_gone_target(result: Result, target_id: int, rows: list[tuple], records: list[dict]) -> None:
+    """D: the first 410 disables the target; what was routed to it ends dead, answered 410 once or never
+    sent (`target_disabled`), and is kept for redrive; nothing reaches it once every process has seen
+    the change (routing tables refresh within REFRESH_SECONDS)."""
+    from dashboard.delivery.routing import REFRESH_SECONDS
+    from dashboard.models import Delivery, Target
+
+    target = Target.objects.get(pk=target_id)
+    result.check("gone410: the target was disabled by its 410", not target.enabled, f"enabled={target.enabled}")
+    ends = Counter(reason if state == "dead" else state for state, reason, _, _ in rows)
+    result.check(
+        "gone410: deliveries end dead: answered 410, or not sent once the target was disabled",
+        ends["non_retriable_status"] >= 1 and set(ends) <= {"non_retriable_status", "target_disabled"},
+        dict(ends),
+    )
+    answered = {(tries, status) for state, reason, tries, status in rows if reason == "non_retriable_status"}
+    unsent = {tries for state, reason, tries, status in rows if reason == "target_disabled"}
+    result.check("gone410: answered 410 once, never retried", answered == {(1, 410)}, sorted(answered))
+    result.check("gone410: the rest were never sent", unsent <= {0}, sorted(unsent))
+    not_kept = Delivery.objects.filter(target_id=target_id, dead_lettered=False).count()
+    result.check("gone410: every delivery kept as a dead letter for redrive", not_kept == 0, not_kept)
+    settled = target.disabled_at.timestamp() + REFRESH_SECONDS + 1.0
+    late = sum(1 for r in records if r["target"] == "gone410" and r["received_at"] > settled)
+    result.check("gone410: no attempt after the disable reached every worker", late == 0, f"{late} late attempts")
+    result.facts["gone410_answered_410"] = ends["non_retriable_status"]
+    result.facts["gone410_not_sent"] = ends["target_disabled"]
 
 
 def _retry_gaps(records: list[dict], target: str) -> list[float]:

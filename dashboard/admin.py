@@ -5,7 +5,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
@@ -106,7 +106,7 @@ class TargetInline(admin.StackedInline):
     form = TargetForm
     extra = 0
     fieldsets = (
-        (None, {"fields": (("name", "kind", "enabled"),)}),
+        (None, {"fields": (("name", "kind", "enabled"), ("disabled_reason", "disabled_at"))}),
         (
             "Webhook",
             {
@@ -123,6 +123,8 @@ class TargetInline(admin.StackedInline):
         ("Input", {"fields": ("input_path", "input_transformer", "ordered_by"), "classes": ("collapse",)}),
         ("Retry policy", {"fields": (("maximum_retry_attempts", "maximum_event_age_seconds"), "dead_letter_enabled")}),
     )
+
+    readonly_fields = ("disabled_reason", "disabled_at")
 
     def get_extra(self, request, obj=None, **kwargs) -> int:
         return 0 if obj else 1
@@ -142,7 +144,7 @@ class RuleAdmin(admin.ModelAdmin):
 
     form = RuleForm
     inlines = [TargetInline]
-    list_display = ("name", "bus", "state", "target_count", "updated_at", "updated_by")
+    list_display = ("name", "bus", "state", "target_count", "disabled_target_count", "updated_at", "updated_by")
     list_filter = ("bus", "state")
     search_fields = ("name", "description", "event_pattern")
     readonly_fields = ("created_at", "created_by", "updated_at", "updated_by")
@@ -153,11 +155,20 @@ class RuleAdmin(admin.ModelAdmin):
     change_form_template = "admin/dashboard/rule/change_form.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_targets=Count("targets"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_targets=Count("targets"), _disabled=Count("targets", filter=Q(targets__enabled=False)))
+        )
 
     @admin.display(description="targets", ordering="_targets")
     def target_count(self, rule: Rule) -> int:
         return rule._targets
+
+    @admin.display(description="disabled targets", ordering="_disabled")
+    def disabled_target_count(self, rule: Rule) -> int:
+        """Disabled by an operator, or by the worker when the target answered 410 Gone."""
+        return rule._disabled
 
     def save_model(self, request, obj: Rule, form, change: bool) -> None:
         if not change:

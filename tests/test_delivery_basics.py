@@ -48,6 +48,15 @@ def test_response_excerpt_is_capped(fast, receiver):
     assert len(DeliveryAttempt.objects.get().response_excerpt) == fast["RESPONSE_EXCERPT_BYTES"]
 
 
+def test_response_with_nul_bytes_is_recorded_with_them_replaced(fast, receiver):
+    receiver.script("/hook", Reply(200, body=b"ok\x00done"))
+    make_rule(receiver.url("/hook"))
+    publish()
+    with running_dispatcher():
+        wait_until(lambda: Delivery.objects.filter(state=Delivery.State.SUCCEEDED).exists(), message="success")
+    assert DeliveryAttempt.objects.get().response_excerpt == "ok\ufffddone"
+
+
 def test_every_target_of_every_matching_rule_gets_the_event(fast, receiver):
     first = make_rule(receiver.url("/a"))
     Target.objects.create(rule=first.rule, name="t2", url=receiver.url("/b"))

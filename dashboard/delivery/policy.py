@@ -1,8 +1,9 @@
 """The retry policy: which outcomes are worth another try, and when.
 
 Retry only what can succeed later (timeouts, connection errors, 408, 429, 5xx); any other answer is
-final and the delivery is dead-lettered at once with the reason. Backoff is exponential with full
-jitter, and a receiver's `Retry-After` is honoured. Limits follow EventBridge's RetryPolicy:
+final and the delivery is dead-lettered at once with the reason. A 410 Gone also says the endpoint is
+gone for good: as Standard Webhooks asks, the worker then disables the target (targets.py). Backoff is
+exponential with full jitter, and a receiver's `Retry-After` is honoured. Limits follow EventBridge's RetryPolicy:
 `maximum_retry_attempts` retries after the first try, within `maximum_event_age_seconds`.
 """
 
@@ -19,6 +20,7 @@ DeadReason = Delivery.DeadReason
 State = Delivery.State
 
 RETRIABLE_STATUSES = frozenset({408, 429})
+GONE = 410
 
 
 def next_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -64,10 +66,12 @@ class Outcome:
     retry_after: float | None = None
     response_excerpt: str = ""
     request_headers: dict = field(default_factory=dict)
+    target_gone: bool = False  # the receiver answered 410: the target is to be disabled
 
 
 def outcome_of_status(outcome: Outcome, status: int) -> Outcome:
-    """Classify an HTTP answer: 2xx delivered, 3xx never followed, 408/429/5xx retried, other 4xx final."""
+    """Classify an HTTP answer: 2xx delivered, 3xx never followed, 408/429/5xx retried, other 4xx final,
+    and 410 final for every later delivery too (the target is gone)."""
     outcome.status_code = status
     if 200 <= status < 300:
         outcome.succeeded = True
@@ -76,6 +80,9 @@ def outcome_of_status(outcome: Outcome, status: int) -> Outcome:
         outcome.error = f"HTTP {status}: redirects are not followed"
     elif status in RETRIABLE_STATUSES or status >= 500:
         outcome.error = f"HTTP {status}"
+    elif status == GONE:
+        outcome.retriable, outcome.dead_reason, outcome.target_gone = False, DeadReason.NON_RETRIABLE_STATUS, True
+        outcome.error = "HTTP 410 Gone: the target is gone, so it was disabled (re-enable it, then redrive)"
     else:
         outcome.retriable, outcome.dead_reason = False, DeadReason.NON_RETRIABLE_STATUS
         outcome.error = f"HTTP {status}: not retried (only 408, 429 and 5xx are)"

@@ -3,10 +3,12 @@
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 SECRET_PREFIX = "whsec_"
 
 
+@lru_cache(maxsize=1024)
 def secret_key(secret: str) -> bytes:
     """The HMAC key of a `whsec_<base64>` secret (padding optional, as in the reference libraries)."""
     encoded = secret.removeprefix(SECRET_PREFIX)

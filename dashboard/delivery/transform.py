@@ -4,7 +4,8 @@ EventBridge semantics: `InputPathsMap` names values taken from the event by JSON
 uses them as `<name>`. In a JSON template a placeholder outside quotes becomes the value as JSON
 (strings quoted), inside a JSON string it becomes the value's text; a template that is not JSON is plain
 text. Predefined names: aws.events.rule-name, aws.events.rule-arn, aws.events.event,
-aws.events.event.json, aws.events.event.ingestion-time. Pure Python: the worker and the admin share it.
+aws.events.event.json, aws.events.event.ingestion-time. A replayed event also has a `replay-name`
+field. Pure Python: the worker and the admin share it.
 """
 
 import json
@@ -93,9 +94,20 @@ def validate(input_path: str, input_transformer: dict | None) -> None:
 
 
 def target_input(
-    envelope: dict, input_path: str, input_transformer: dict | None, rule: RuleContext, ingestion_time: str
+    envelope: dict,
+    input_path: str,
+    input_transformer: dict | None,
+    rule: RuleContext,
+    ingestion_time: str,
+    *,
+    replay_name: str = "",
 ) -> object | str:
-    """The target's input: a JSON value, or a `str` of plain text from a non-JSON template."""
+    """The target's input: a JSON value, or a `str` of plain text from a non-JSON template.
+
+    A replayed event carries its replay's name as `replay-name`, as EventBridge adds it, so input paths
+    and transformers can read `$.replay-name`; ordinary deliveries do not have the field."""
+    if replay_name:
+        envelope = {**envelope, "replay-name": replay_name}
     if input_path:
         return value_at_path(envelope, input_path)
     if not input_transformer:

@@ -7,6 +7,8 @@ answer is read, and every connection goes through the SSRF guard.
 
 import re
 import time
+from datetime import UTC, datetime
+from functools import lru_cache
 
 import aiohttp
 from django.conf import settings
@@ -23,7 +25,17 @@ _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|key|password|sig
 
 def redact(headers: dict[str, str]) -> dict[str, str]:
     """Headers as stored with an attempt: anything that may carry a credential is masked."""
-    return {name: REDACTED if _SECRET_HEADER.search(name) else value for name, value in headers.items()}
+    return {name: REDACTED if _may_carry_credential(name) else value for name, value in headers.items()}
+
+
+@lru_cache(maxsize=4096)
+def _may_carry_credential(name: str) -> bool:
+    return _SECRET_HEADER.search(name) is not None
+
+
+@lru_cache(maxsize=256)
+def _timeout(seconds: float) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=seconds)
 
 
 def _refusal(error: BaseException) -> DestinationRefused | None:
@@ -68,7 +80,7 @@ class WebhookSender:
         timeout: float,
         replay_name: str = "",
     ) -> Outcome:
-        now = timezone.now()
+        now = datetime.now(UTC)  # timezone.now() with USE_TZ, without a settings lookup per delivery
         headers = {**extra_headers, "Content-Type": content_type}
         headers |= signed_headers(secret, message_id, int(now.timestamp()), body)
         if replay_name:
@@ -82,10 +94,11 @@ class WebhookSender:
                 data=body,
                 headers=headers,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(total=timeout),
+                timeout=_timeout(timeout),
             ) as response:
                 excerpt = await response.content.read(self._excerpt_bytes)
-                outcome.response_excerpt = excerpt.decode("utf-8", errors="replace")
+                # NUL cannot be stored in PostgreSQL text: the attempt would never be recorded.
+                outcome.response_excerpt = excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
                 outcome_of_status(outcome, response.status)
                 if not outcome.succeeded and outcome.retriable:
                     outcome.retry_after = parse_retry_after(response.headers.get("Retry-After"), timezone.now())

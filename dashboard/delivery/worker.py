@@ -2,11 +2,14 @@
 
 Loops, all in one event loop:
 - reader: XREADGROUP new entries (blocking ~1 s) while fewer than `concurrency` deliveries are in hand;
+- claimers (two): each claims what the reader brought in one UPDATE, and as soon as that returns, claims
+  everything that arrived meanwhile: a lone event goes at once, and under load the batches grow by themselves;
 - reclaimer: XAUTOCLAIM entries a dead consumer left unacknowledged past the visibility timeout;
 - mover: due retries from the delayed sorted set into the stream (atomic Lua);
 - sweeper: one worker at a time (Redis lock) re-enqueues unfinished deliveries the database says are
   overdue, which covers a FLUSHALL, a Redis restart and a crash between commit and enqueue;
-- recorder: writes finished attempts in batches, then schedules retries and acknowledges entries;
+- recorder: writes finished attempts in batches (whatever finished while the last batch was written),
+  then schedules retries and acknowledges entries;
 - suspects: deliveries whose worker died mid-attempt are retried one at a time, with nothing else in
   hand, so a poison event (one that kills the process) takes down only itself: after
   WORKER_LOST_LIMIT losses it is dead-lettered as `worker_lost`, and its neighbours are not blamed.
@@ -28,7 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, nullcontext, suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
@@ -41,7 +44,7 @@ from dashboard import broadcast
 from dashboard.jsoncodec import dumps
 from dashboard.models import Delivery, Target
 
-from . import attempts, leases
+from . import attempts, leases, targets
 from .handlers import call_handler
 from .policy import DeadReason, Outcome, too_old
 from .transform import InvalidTransform, RuleContext, target_input
@@ -56,8 +59,8 @@ RATE_WAIT_IN_PLACE_SECONDS = 1.0
 # A delivery whose target is at its concurrency limit is offered again after this long.
 GATE_RETRY_SECONDS = 0.5
 RECORD_BATCH = 500
-# How long the reader and the recorder wait to gather a batch: a little latency for far fewer DB round trips.
-READ_BATCH_WAIT_SECONDS = 0.005
+# Claims in flight at once: a second one lets entries that arrive during a claim go without waiting for it.
+CLAIMERS = 2
 IDLE_CONSUMER_MS = 3_600_000
 
 
@@ -80,9 +83,10 @@ class Dispatcher:
         self._busy = 0
         self._tasks: set[asyncio.Task] = set()
         self._finished: list[tuple[attempts.Finished, list[str]]] = []
+        self._unclaimed: list[tuple[str, dict]] = []
         self._suspect_entries = 0
         self._gates: dict[int, tuple[int, asyncio.Semaphore]] = {}
-        self._db_threads = 2
+        self._db_threads = CLAIMERS + 1  # and one for the recorder
         self._db = ThreadPoolExecutor(max_workers=self._db_threads, thread_name_prefix="dispatch-db")
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -92,6 +96,8 @@ class Dispatcher:
         self._stop = stop
         self._slot_freed = asyncio.Event()
         self._finished_ready = asyncio.Event()
+        self._unclaimed_ready = asyncio.Event()
+        self._intake_closed = False
         self._draining = False
         self._sweep_now = asyncio.Event()
         self._suspects: asyncio.Queue[tuple[uuid.UUID, list[str]] | None] = asyncio.Queue()
@@ -101,6 +107,7 @@ class Dispatcher:
         try:
             await self._retry_forever(self.transport.ensure_group)
             recorder = asyncio.create_task(self._record_loop())
+            claimers = [asyncio.create_task(self._claim_loop()) for _ in range(CLAIMERS)]
             suspects = asyncio.create_task(self._suspect_loop())
             helpers = [
                 asyncio.create_task(self._every(self._reclaim, settings.EVENTHUB["RECLAIM_INTERVAL_SECONDS"])),
@@ -108,6 +115,9 @@ class Dispatcher:
                 asyncio.create_task(self._sweep_loop()),
             ]
             await self._read_loop()
+            self._intake_closed = True
+            self._unclaimed_ready.set()
+            await asyncio.gather(*claimers)
             for helper in helpers:
                 helper.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
@@ -171,17 +181,12 @@ class Dispatcher:
     # -- intake ------------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
-        batch = max(1, self.concurrency // 8)
         while not self._stop.is_set():
             free = self.concurrency - self._busy
             if free <= 0 or self._suspect_entries:
                 self._slot_freed.clear()
                 await self._wait_for(self._slot_freed, 1.0)
                 continue
-            if free < batch and self._busy:
-                # Let a few more slots free up: one claim per batch, not per delivery, keeps DB round trips low.
-                await asyncio.sleep(READ_BATCH_WAIT_SECONDS)
-                free = self.concurrency - self._busy
             try:
                 entries = await self.transport.read(count=free, block_ms=1000)
             except (redis.RedisError, OSError):
@@ -190,7 +195,22 @@ class Dispatcher:
                 await self._pause(1.0)
                 continue
             if entries:
-                self._start(entries)
+                self._busy += len(entries)
+                self._unclaimed += entries
+                self._unclaimed_ready.set()
+
+    async def _claim_loop(self) -> None:
+        """Claim every entry read so far, in one call, as soon as the previous claim returns: no timer, and
+        no claim per entry under load. Ends when the reader has stopped and everything it read was claimed."""
+        while True:
+            if not self._unclaimed:
+                if self._intake_closed:
+                    return
+                self._unclaimed_ready.clear()
+                await self._unclaimed_ready.wait()
+                continue
+            entries, self._unclaimed = self._unclaimed, []
+            await self._claim(entries, taken_over=False)
 
     async def _reclaim(self) -> None:
         free = self.concurrency - self._busy
@@ -239,6 +259,9 @@ class Dispatcher:
             log.warning("claiming %d deliveries failed; they will be retried", len(by_delivery), exc_info=True)
             self._release(len(entries))
             return
+        for delivery in claim.deliveries:
+            work = _Work(delivery, token, by_delivery[str(delivery.id)], str(delivery.id) in reserved)
+            self._spawn(self._deliver(work))
         claimed = {str(d.id) for d in claim.deliveries}
         for delivery_id in claim.abandoned:
             entry_ids = by_delivery[str(delivery_id)]
@@ -249,9 +272,6 @@ class Dispatcher:
         idle = [(d, ids) for d, ids in by_delivery.items() if d not in busy]
         await self._ack([e for delivery_id, ids in idle if delivery_id not in kept for e in ids])
         self._release(sum(len(ids) for _, ids in idle))
-        for delivery in claim.deliveries:
-            work = _Work(delivery, token, by_delivery[str(delivery.id)], str(delivery.id) in reserved)
-            self._spawn(self._deliver(work))
 
     async def _suspect_loop(self) -> None:
         """Retry abandoned deliveries one at a time, alone in the process, each recorded before the next."""
@@ -311,7 +331,7 @@ class Dispatcher:
                 outcome = _refused(DeadReason.TARGET_DELETED, "the target was deleted")
             elif not target.enabled or not target.rule.is_enabled:
                 outcome = _refused(DeadReason.TARGET_DISABLED, "the target or its rule is disabled")
-            elif too_old(delivery, target, timezone.now()):
+            elif too_old(delivery, target, datetime.now(UTC)):  # timezone.now(), minus a settings lookup
                 age = target.maximum_event_age_seconds
                 outcome = _refused(DeadReason.MAXIMUM_EVENT_AGE, f"older than the maximum event age ({age} s)")
             else:
@@ -333,9 +353,21 @@ class Dispatcher:
             log.exception("delivery %s failed unexpectedly", delivery.id)
             outcome = Outcome(started_at=timezone.now(), error=f"internal error: {type(error).__name__}: {error}")
             attempted = True
+        if outcome.target_gone:
+            await self._disable_gone_target(delivery)
         finished = attempts.Finished(delivery, work.token, outcome, worker=self.name, attempted=attempted)
         self._finished.append((finished, work.entry_ids))
         self._finished_ready.set()
+
+    async def _disable_gone_target(self, delivery: Delivery) -> None:
+        """The target answered 410 Gone: disable it and dead-letter what waits for it (targets.py). Done
+        before the attempt is recorded, so deliveries released behind this one find the target disabled."""
+        try:
+            disabled = await self._db_call(targets.disable_gone_target, delivery.target_id, delivery.id)
+        except DatabaseError:
+            log.warning("disabling target %s after a 410 failed; the next 410 will", delivery.target_id, exc_info=True)
+            return
+        broadcast.deliveries_changed(disabled.dead)
 
     async def _hand_back(self, work: _Work) -> None:
         """Give a claimed delivery back untried, due in a second; its entry stays pending in Redis."""
@@ -387,6 +419,7 @@ class Dispatcher:
                 target.input_transformer,
                 context,
                 event.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                replay_name=delivery.replay_name,
             )
         except InvalidTransform as error:
             return _refused(DeadReason.TRANSFORM_FAILED, str(error)), False
@@ -415,8 +448,6 @@ class Dispatcher:
         """Runs until the worker drains; never cancelled, so a batch is never cut off between commit and ack."""
         while True:
             await self._finished_ready.wait()
-            if not self._draining:
-                await asyncio.sleep(READ_BATCH_WAIT_SECONDS)
             self._finished_ready.clear()
             await self._flush()
             if self._draining and not self._finished:

@@ -82,6 +82,8 @@ class Target(models.Model):
     name = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.WEBHOOK)
     enabled = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=200, blank=True, help_text="Why the worker disabled it.")
+    disabled_at = models.DateTimeField(null=True, blank=True)
     url = models.URLField(max_length=2000, blank=True)
     method = models.CharField(max_length=8, choices=Method.choices, default=Method.POST)
     headers = models.JSONField(default=dict, blank=True, validators=[validate_headers])
@@ -117,6 +119,11 @@ class Target(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule}/{self.name}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.enabled:  # re-enabled by an operator: the worker's reason no longer holds
+            self.disabled_reason, self.disabled_at = "", None
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if self.kind == self.Kind.WEBHOOK and not self.url:
