@@ -210,7 +210,11 @@ class Dispatcher:
                 await self._unclaimed_ready.wait()
                 continue
             entries, self._unclaimed = self._unclaimed, []
-            await self._claim(entries, taken_over=False)
+            try:
+                await self._claim(entries, taken_over=False)
+            except Exception:  # noqa: BLE001 - a bug must not stop intake: the entries stay pending, taken over later
+                log.exception("claiming %d entries failed unexpectedly", len(entries))
+                self._release(len(entries))
 
     async def _reclaim(self) -> None:
         free = self.concurrency - self._busy
