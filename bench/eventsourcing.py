@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
@@ -65,7 +66,8 @@ def _drop_database(args: argparse.Namespace) -> None:
 
 def _setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "eventhub.settings")
-    os.environ.setdefault("DEBUG", "1")
+    os.environ["DEBUG"] = "0"  # production settings: Django keeps no query log
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     sys.path.insert(0, str(ROOT))
     import django
 

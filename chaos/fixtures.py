@@ -13,7 +13,7 @@ import django
 
 def use_database(env: dict) -> None:
     """Point this process's Django at the run's database and Redis, then set it up (once per process)."""
-    for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG"):
+    for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DEBUG", "SECRET_KEY"):
         os.environ[name] = env[name]
     for name, value in env.items():
         if name.startswith("EVENTHUB_"):

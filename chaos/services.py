@@ -7,6 +7,7 @@ PostgreSQL restart scenario starts a private cluster with Debian's initdb/pg_ctl
 
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -176,12 +177,16 @@ def create_schema(env: dict) -> None:
 
 
 def base_env(database_url: str, redis_url: str, **knobs: str) -> dict:
-    """The environment for every EventHub process of a run."""
+    """The environment for every EventHub process of a run: production settings (DEBUG off, so no
+    query log or debug cursor skews the figures), plain HTTP on loopback as behind a TLS proxy."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("EVENTHUB_", "DATABASE_URL", "REDIS_URL", "DJANGO_"))
     }
     env |= {
-        "DEBUG": "1",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_COOKIES": "0",
         "PYTHONUNBUFFERED": "1",
         "DJANGO_SETTINGS_MODULE": "eventhub.settings",
         "DATABASE_URL": database_url,
