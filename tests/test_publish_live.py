@@ -60,3 +60,25 @@ def test_fast_path_refuses_an_over_limit_body_sent_without_a_length(live_daphne,
     response = connection.getresponse()
     assert response.status == 413
     assert json.loads(response.read())["error"]["code"] == "PayloadTooLarge"
+
+
+def append(url: str, bearer: str, stream: str, expected: object) -> tuple[int, dict]:
+    body = {"expected_version": expected, "events": [{"detail-type": "OrderCreated", "detail": {"n": 1}}]}
+    request = urllib.request.Request(
+        f"{url}/api/v1/streams/{stream}/events",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": bearer, "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_stream_appends_take_the_fast_path_with_their_expected_versions(live_daphne, bearer):
+    assert append(live_daphne, bearer, "Order/o-1", "no_stream")[1]["last_version"] == 1
+    status, body = append(live_daphne, bearer, "Order/o-1", 0)
+
+    assert (status, body["error"]["code"], body["error"]["current_version"]) == (409, "WrongExpectedVersion", 1)
+    assert Event.objects.filter(aggregate_type="Order", aggregate_id="o-1").count() == 1

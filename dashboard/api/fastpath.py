@@ -3,13 +3,14 @@
 Publishing is the hot path. Django's ASGI handler costs per request the middleware chain (a thread hop
 per sync-style middleware), the request_started and request_finished signals (a thread hop each),
 two tasks and URL resolution; together more than storing the events. The API authenticates with keys
-and needs no session, CSRF or messages, so `POST /api/v1/events` and the EventBridge endpoint go from
-here to the same views the full stack uses; everything else goes through the full stack. Their
+and needs no session, CSRF or messages, so `POST /api/v1/events`, stream appends and the EventBridge
+endpoint go from here to the same views the full stack uses; everything else goes through the full stack. Their
 database work runs on the ingest pool (see ingest.py), which closes its own connections.
 """
 
 import io
 import logging
+import re
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
@@ -17,17 +18,21 @@ from django.http import HttpResponse
 
 from dashboard.csp import POLICY
 
-from . import aws, native
+from . import aws, native, streams
 from .errors import ApiError, error_response
 from .ingest import use_ingest_pool
 
 log = logging.getLogger(__name__)
 
 
+# As the URLconf's `streams/<str:aggregate_type>/<str:aggregate_id>/events` (str: anything but "/").
+STREAM_APPEND = re.compile(r"/api/v1/streams/(?P<aggregate_type>[^/]+)/(?P<aggregate_id>[^/]+)/events")
+
+
 def is_publish_request(scope: dict) -> bool:
     if scope["type"] != "http" or scope["method"] != "POST":
         return False
-    if scope["path"] == "/api/v1/events":
+    if scope["path"] == "/api/v1/events" or STREAM_APPEND.fullmatch(scope["path"]):
         return True
     return scope["path"] == "/" and any(name == b"x-amz-target" for name, _ in scope["headers"])
 
@@ -62,9 +67,12 @@ async def _read_body(receive) -> bytes | None:
 
 
 async def _respond(request: ASGIRequest) -> HttpResponse:
-    view = native.publish_events if request.path == "/api/v1/events" else aws.handle
     try:
-        return await view(request)
+        if request.path == "/api/v1/events":
+            return await native.publish_events(request)
+        if stream := STREAM_APPEND.fullmatch(request.path):
+            return await streams.append_events(request, **stream.groupdict())
+        return await aws.handle(request)
     except Exception:  # noqa: BLE001  the views answer every expected failure; this is a bug, not input
         log.exception("publish request failed")
         return error_response(ApiError(500, "InternalError", "The request failed; nothing was acknowledged."))
