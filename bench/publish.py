@@ -76,10 +76,9 @@ def _boto3_clients(url: str, key: tuple[str, str], batch: int, concurrency: int,
     entries = [{"Source": "bench", "DetailType": "Tick", "Detail": json.dumps({"n": i})} for i in range(batch)]
     latencies: list[float] = []
     errors = [0]
-    deadline = time.monotonic() + seconds
-
-    def client() -> None:
-        events = boto3.session.Session().client(
+    # Clients are built before the clock starts: building one takes longer than a request.
+    clients = [
+        boto3.session.Session().client(
             "events",
             endpoint_url=url,
             region_name="us-east-1",
@@ -87,6 +86,11 @@ def _boto3_clients(url: str, key: tuple[str, str], batch: int, concurrency: int,
             aws_secret_access_key=key[1],
             config=Config(retries={"max_attempts": 1}, max_pool_connections=4),
         )
+        for _ in range(concurrency)
+    ]
+    deadline = time.monotonic() + seconds
+
+    def client(events) -> None:
         while time.monotonic() < deadline:
             started = time.perf_counter()
             answer = events.put_events(Entries=entries)
@@ -95,7 +99,7 @@ def _boto3_clients(url: str, key: tuple[str, str], batch: int, concurrency: int,
             else:
                 latencies.append(time.perf_counter() - started)
 
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    threads = [threading.Thread(target=client, args=(events,)) for events in clients]
     for thread in threads:
         thread.start()
     for thread in threads:
