@@ -19,12 +19,16 @@ from django.db import connection, models
 from dashboard.jsoncodec import dumps
 
 
-def insert_rows(instances: list[models.Model]) -> None:
-    """INSERT unsaved instances of one model in one statement, in order; sets auto-increment primary keys."""
+def insert_rows(instances: list[models.Model], *, ignore_conflicts: bool = False) -> None:
+    """INSERT unsaved instances of one model in one statement, in order; sets auto-increment primary keys.
+
+    With `ignore_conflicts` a row that violates a unique constraint is skipped (ON CONFLICT DO NOTHING)
+    and, as with bulk_create, primary keys are not set.
+    """
     if not instances:
         return
     model = type(instances[0])
-    values, sql, returns_pk = _statement(model, connection.vendor)
+    values, sql, returns_pk = _statement(model, connection.vendor, ignore_conflicts)
     rows = [[value(instance) for value in values] for instance in instances]
     with connection.cursor() as cursor:
         cursor.execute(sql, [dumps(rows).decode()])
@@ -64,22 +68,25 @@ def _uuid_hex(value: UUID | str) -> str:
 
 
 @cache
-def _statement(model: type[models.Model], vendor: str) -> tuple[list[Callable], str, bool]:
+def _statement(model: type[models.Model], vendor: str, ignore_conflicts: bool) -> tuple[list[Callable], str, bool]:
     auto_pk = isinstance(model._meta.pk, models.AutoField)
     fields = [f for f in model._meta.concrete_fields if not (auto_pk and f.primary_key)]
     table = connection.ops.quote_name(model._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     if vendor == "postgresql":
         values = ", ".join(_postgresql_value(f, i) for i, f in enumerate(fields))
-        source = "jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n) ORDER BY n"
+        source = "jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS r(v, n)"
     elif vendor == "sqlite":
         values = ", ".join(_sqlite_value(f, i) for i, f in enumerate(fields))
-        source = "(SELECT value AS v, key AS n FROM json_each(%s)) ORDER BY n"
+        source = "(SELECT value AS v, key AS n FROM json_each(%s))"
     else:
         raise NotImplementedError(f"insert_rows supports PostgreSQL and SQLite, not {vendor}")
-    returning = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}" if auto_pk else ""
-    values_of = [_value_of(f, vendor) for f in fields]
-    return values_of, f"INSERT INTO {table} ({columns}) SELECT {values} FROM {source}{returning}", auto_pk
+    returns_pk = auto_pk and not ignore_conflicts
+    returning = f" RETURNING {connection.ops.quote_name(model._meta.pk.column)}" if returns_pk else ""
+    conflicts = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    # WHERE true: SQLite needs it to tell ON CONFLICT from a join's ON.
+    sql = f"INSERT INTO {table} ({columns}) SELECT {values} FROM {source} WHERE true ORDER BY n{conflicts}{returning}"
+    return [_value_of(f, vendor) for f in fields], sql, returns_pk
 
 
 def _is_json(field: models.Field) -> bool:

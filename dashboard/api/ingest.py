@@ -58,8 +58,8 @@ _publish_on_pool_thread = _closing_connections(publish_batches)
 
 
 async def run_db_work(work: Callable[..., T], *args) -> T:
-    """Run a request's other database work (a key lookup): on the ingest pool on the fast path, which
-    has no request signals to close connections, else on Django's thread-sensitive executor."""
+    """Run a request's other database work (a key lookup, a stream append): on the ingest pool on the fast
+    path, which has no request signals to close connections, else on Django's thread-sensitive executor."""
     if _use_ingest_pool.get():
         return await asyncio.get_running_loop().run_in_executor(_ingest_pool(), _closing_connections(work), *args)
     return await sync_to_async(work)(*args)

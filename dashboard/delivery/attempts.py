@@ -7,17 +7,16 @@ claim's lease token, so a worker whose lease ran out (and whose delivery another
 cannot overwrite the newer outcome.
 """
 
-import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import orjson
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from dashboard.bulk_insert import insert_rows
 from dashboard.models import Delivery, DeliveryAttempt
 
 from .leases import next_in_order
@@ -88,77 +87,26 @@ def _held(item: Finished):
     return Delivery.objects.filter(id=item.delivery.id, lease_token=item.token, state=State.IN_FLIGHT)
 
 
-_ATTEMPT_COLUMNS = (
-    "delivery_id",
-    "target_id",
-    "round",
-    "number",
-    "started_at",
-    "duration_ms",
-    "succeeded",
-    "status_code",
-    "error",
-    "response_excerpt",
-    "request_headers",
-    "worker",
-)
-
-
 def _insert_attempts(items: list[Finished]) -> None:
-    """The attempt rows in one INSERT. Not bulk_create: on PostgreSQL it sends columns as arrays, which
-    psycopg quotes value by value in Python, and that cost more than the rest of the recording. There
-    the rows travel as one JSON document instead (encoded by orjson, taken apart by the server); SQLite
-    binds plain values cheaply, so it gets a multi-row VALUES."""
-    if not items:
-        return
-    fields = [DeliveryAttempt._meta.get_field(name) for name in _ATTEMPT_COLUMNS]
-    quote = connection.ops.quote_name
-    table, columns = quote(DeliveryAttempt._meta.db_table), ", ".join(quote(f.column) for f in fields)
-    if connection.vendor == "postgresql":
-        rows = [dict(zip(_ATTEMPT_COLUMNS, _attempt_values(item), strict=True)) for item in items]
-        record = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({record}) "
-                "ON CONFLICT DO NOTHING",
-                [_json(rows)],
-            )
-        return
-    params = [
-        field.get_db_prep_save(value, connection)
-        for item in items
-        for field, value in zip(fields, _attempt_values(item), strict=True)
-    ]
-    row = f"({', '.join(['%s'] * len(fields))})"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(items))} ON CONFLICT DO NOTHING", params
-        )
+    """The attempt rows in one INSERT; one already written (a batch recorded twice) is kept as it is."""
+    insert_rows([_attempt_row(item) for item in items], ignore_conflicts=True)
 
 
-def _json(rows: list[dict]) -> str:
-    try:
-        return orjson.dumps(rows).decode()
-    except orjson.JSONEncodeError:  # an integer beyond 64 bits in a header, say: slower, but total
-        return json.dumps(rows, default=str)
-
-
-def _attempt_values(item: Finished) -> tuple:
+def _attempt_row(item: Finished) -> DeliveryAttempt:
     outcome = item.outcome
-    delivery = item.delivery
-    return (
-        delivery.id,
-        delivery.target_id,
-        delivery.redrive_count,
-        delivery.attempts,
-        outcome.started_at,
-        round(outcome.duration_ms, 3),
-        outcome.succeeded,
-        outcome.status_code,
-        outcome.error,
-        outcome.response_excerpt,
-        outcome.request_headers,
-        item.worker,
+    return DeliveryAttempt(
+        delivery_id=item.delivery.id,
+        target_id=item.delivery.target_id,
+        round=item.delivery.redrive_count,
+        number=item.delivery.attempts,
+        started_at=outcome.started_at,
+        duration_ms=round(outcome.duration_ms, 3),
+        succeeded=outcome.succeeded,
+        status_code=outcome.status_code,
+        error=outcome.error,
+        response_excerpt=outcome.response_excerpt,
+        request_headers=outcome.request_headers,
+        worker=item.worker,
     )
 
 
