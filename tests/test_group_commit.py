@@ -1,6 +1,7 @@
 """Group commit on the publish fast path, and the multi-row INSERT that stores each group."""
 
 import asyncio
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -128,13 +129,18 @@ def account_too_long_for_its_column(subprocess_env):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite does not enforce column lengths")
-def test_a_transaction_the_store_refuses_answers_503_and_stores_nothing(
-    account_too_long_for_its_column,
-    live_daphne,
-    bearer,  # noqa: F811
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/events", {"source": "a", "detail-type": "b"}),
+        ("/api/v1/streams/Order/o-1/events", {"events": [{"detail-type": "OrderCreated"}]}),
+    ],
+)
+def test_a_write_the_store_refuses_answers_503_and_stores_nothing(
+    account_too_long_for_its_column, live_daphne, bearer, path, body
 ):
-    status, body = post(live_daphne, bearer, b'{"source": "a", "detail-type": "b"}')
+    status, answer = post(live_daphne, bearer, json.dumps(body).encode(), path=path)
 
     assert status == 503
-    assert body["error"]["code"] == "ServiceUnavailable"
+    assert answer["error"]["code"] == "ServiceUnavailable"
     assert Event.objects.count() == 0

@@ -8,9 +8,11 @@ import urllib.request
 from dashboard.models import Event
 
 
-def post(url: str, bearer: str, body: bytes, content_type: str = "application/json") -> tuple[int, dict]:
+def post(
+    url: str, bearer: str, body: bytes, content_type: str = "application/json", path: str = "/api/v1/events"
+) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{url}/api/v1/events", data=body, headers={"Authorization": bearer, "Content-Type": content_type}
+        f"{url}{path}", data=body, headers={"Authorization": bearer, "Content-Type": content_type}
     )
     try:
         with urllib.request.urlopen(request) as response:
@@ -64,16 +66,7 @@ def test_fast_path_refuses_an_over_limit_body_sent_without_a_length(live_daphne,
 
 def append(url: str, bearer: str, stream: str, expected: object) -> tuple[int, dict]:
     body = {"expected_version": expected, "events": [{"detail-type": "OrderCreated", "detail": {"n": 1}}]}
-    request = urllib.request.Request(
-        f"{url}/api/v1/streams/{stream}/events",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": bearer, "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+    return post(url, bearer, json.dumps(body).encode(), path=f"/api/v1/streams/{stream}/events")
 
 
 def test_stream_appends_take_the_fast_path_with_their_expected_versions(live_daphne, bearer):

@@ -61,6 +61,8 @@ async def handle(request: HttpRequest) -> HttpResponse:
         return _response(await handler(params))
     except AwsError as error:
         return _error(error)
+    except ingest.StoreUnavailable as error:
+        return _error(AwsError("ServiceUnavailable", error.message, status=503))
 
 
 def _body(request: HttpRequest) -> bytes:
@@ -140,10 +142,7 @@ async def put_events(params: dict) -> dict:
             f"Member must have length less than or equal to {limit}",
         )
     native = [_native_entry(entry) for entry in entries]
-    try:
-        results = await ingest.publish(native)
-    except ingest.StoreUnavailable as error:
-        raise AwsError("ServiceUnavailable", error.message, status=503) from None
+    results = await ingest.publish(native)
     return {
         "FailedEntryCount": sum(not r.ok for r in results),
         "Entries": [

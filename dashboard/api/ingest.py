@@ -12,7 +12,7 @@ import asyncio
 import functools
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from functools import cache
@@ -57,12 +57,30 @@ def _closing_connections(work: Callable[..., T]) -> Callable[..., T]:
 _publish_on_pool_thread = _closing_connections(publish_batches)
 
 
+class StoreUnavailable(Exception):
+    """The database refused or lost the transaction: nothing of the request was acknowledged."""
+
+    message = "The event store is unavailable; nothing was acknowledged. Retry (entry ids make a retry idempotent)."
+
+
 async def run_db_work(work: Callable[..., T], *args) -> T:
     """Run a request's other database work (a key lookup, a stream append): on the ingest pool on the fast
-    path, which has no request signals to close connections, else on Django's thread-sensitive executor."""
+    path, which has no request signals to close connections, else on Django's thread-sensitive executor.
+    Shielded, so a client that hangs up cannot cancel a write under way; a database failure is
+    StoreUnavailable, which the APIs answer with 503."""
     if _use_ingest_pool.get():
-        return await asyncio.get_running_loop().run_in_executor(_ingest_pool(), _closing_connections(work), *args)
-    return await sync_to_async(work)(*args)
+        call = asyncio.get_running_loop().run_in_executor(_ingest_pool(), _closing_connections(work), *args)
+    else:
+        call = sync_to_async(work)(*args)
+    return await _refused_as_unavailable(asyncio.shield(call))
+
+
+async def _refused_as_unavailable(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except DatabaseError as error:
+        log.warning("the event store refused the transaction", exc_info=True)
+        raise StoreUnavailable() from error
 
 
 class GroupCommit:
@@ -127,18 +145,8 @@ def _group_commit() -> GroupCommit:
     return _group_commits[loop]
 
 
-class StoreUnavailable(Exception):
-    """The database refused or lost the transaction: nothing of the request was acknowledged."""
-
-    message = "The event store is unavailable; nothing was acknowledged. Retry (entry ids make a retry idempotent)."
-
-
 async def publish(entries: list[object]) -> list[EntryResult]:
-    """Store entries; shielded, so a client that hangs up cannot cancel a write that is under way."""
-    try:
-        if _use_ingest_pool.get():
-            return await asyncio.shield(_group_commit().publish(entries))
-        return await asyncio.shield(sync_to_async(publish_entries)(entries))
-    except DatabaseError as error:
-        log.warning("publish failed: the event store refused the transaction", exc_info=True)
-        raise StoreUnavailable() from error
+    """Store entries: by group commit on the fast path, else as run_db_work does."""
+    if _use_ingest_pool.get():
+        return await _refused_as_unavailable(asyncio.shield(_group_commit().publish(entries)))
+    return await run_db_work(publish_entries, entries)

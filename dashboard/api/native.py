@@ -36,6 +36,8 @@ def api_view(methods: tuple[str, ...], scope: str) -> Callable:
                 return await view(request, *args, **kwargs)
             except ApiError as error:
                 return error_response(error)
+            except ingest.StoreUnavailable as error:
+                return error_response(ApiError(503, "ServiceUnavailable", error.message))
 
         return wrapper
 
@@ -100,10 +102,7 @@ def by_method(*, get: Callable, post: Callable) -> Callable:
 @api_view(("POST",), scope="publish")
 async def publish_events(request: HttpRequest) -> HttpResponse:
     entries = _entries_of(read_json_body(request))
-    try:
-        results = await ingest.publish(entries)
-    except ingest.StoreUnavailable as error:
-        raise ApiError(503, "ServiceUnavailable", error.message) from None
+    results = await ingest.publish(entries)
     failed = sum(not r.ok for r in results)
     body = {"failed_entry_count": failed, "entries": [render_result(r) for r in results]}
     return json_response(body, status=400 if failed == len(results) else 200)

@@ -1,8 +1,8 @@
 """Recording attempts: the one place an attempt's outcome is written and the delivery moves on.
 
-Many finished attempts are written in one transaction (attempt rows in one INSERT, successes in one
-UPDATE per status code, both raw SQL as the worker's hottest statements), because per-delivery round
-trips would cap a worker far below what its HTTP client can do. Every update is conditional on the
+Many finished attempts are written in one transaction (attempt rows in one multi-row INSERT, successes
+in one raw UPDATE per status code: the worker's hottest statements), because per-delivery round trips
+would cap a worker far below what its HTTP client can do. Every update is conditional on the
 claim's lease token, so a worker whose lease ran out (and whose delivery another worker took over)
 cannot overwrite the newer outcome.
 """
