@@ -1,4 +1,5 @@
-"""Benchmark the event-pattern engine: RuleSet vs evaluating rule by rule vs moto's matcher.
+"""Benchmark the event-pattern engine: RuleSet vs evaluating rule by rule vs moto's matcher, and the
+worst case one event can ask for (adversarial array-consistency, index and wildcard shapes).
 
 Run from the repository root with ``make bench-patterns`` (or ``python bench/patterns.py``). It prints
 a markdown report and writes it to docs/benchmarks/patterns.md. Every measurement runs for about a
@@ -183,7 +184,181 @@ def corpus_rows(EventPattern) -> list[dict]:
     return rows
 
 
-def render(rule_rows: list[dict], corpus: list[dict], moto_version: str | None) -> str:
+# --- Adversarial shapes: the worst case one event or one request can ask of the engine ---------------
+
+# A call slower than this stops its case from growing further (the next size would only be slower).
+ADVERSARIAL_STOP_SECONDS = 1.0
+ENTRY_LIMIT = 256 * 1024  # bytes of JSON in one published entry
+
+
+def _orders_rule(fields: dict) -> dict:
+    return {"source": ["shop.orders"], "detail": {"items": {name: [value] for name, value in fields.items()}}}
+
+
+def _split_items(fields: dict, n: int) -> dict:
+    """An order whose items each hold one of the rule's fields, so no single item satisfies the rule."""
+    items = [{name: value} for _ in range(n) for name, value in fields.items()]
+    return {"source": "shop.orders", "detail-type": "Order Created", "detail": {"items": items}}
+
+
+def _many_arrays(arrays: int, fields: int) -> Callable[[int], tuple[dict, dict]]:
+    """``arrays`` arrays of n elements; every array but the last has an element holding all ``fields``
+    (at its end), the last never does: a backtracking matcher tries every combination before saying no."""
+    names = [f"f{i}" for i in range(fields)]
+
+    def build(n: int) -> tuple[dict, dict]:
+        detail = {}
+        for a in range(arrays):
+            items = [{name: 1} for _ in range(n) for name in names]
+            if a < arrays - 1:
+                items.append(dict.fromkeys(names, 1))
+            detail[f"a{a}"] = items
+        rule = {"detail": {f"a{a}": dict.fromkeys(names, [1]) for a in range(arrays)}}
+        return rule, {"source": "x", "detail": detail}
+
+    return build
+
+
+def _nested_arrays(n: int) -> tuple[dict, dict]:
+    """Arrays inside array elements, the rule's two fields always in different inner elements."""
+    outer = [{"lines": [{"sku": "A1"}, {"qty": 1}] * n} for _ in range(n)]
+    return {"detail": {"orders": {"lines": {"sku": ["A1"], "qty": [1]}}}}, {"source": "x", "detail": {"orders": outer}}
+
+
+def _distinct_pairs(n: int) -> tuple[dict, dict]:
+    """Two arrays of n distinct values, for an index filing rules under pairs of exact values."""
+    event = {"source": "x", "detail": {"a": [f"a{i}" for i in range(n)], "b": [f"b{i}" for i in range(n)]}}
+    return {"detail": {"a": ["a-none"], "b": ["b-none"]}}, event
+
+
+def _long_wildcard(n: int) -> tuple[dict, dict]:
+    """A value of n characters that almost matches a wildcard with many stars."""
+    pieces = ["k0", "k1", "k2"]  # AWS's complexity limit refuses many more stars on one field
+    value = "".join(f"{'x' * (n // 3)}{piece}" for piece in pieces[:-1]) + "x" * (n // 3)
+    return {"detail": {"text": [{"wildcard": "*" + "*".join(pieces) + "*"}]}}, {"detail": {"text": value}}
+
+
+def _long_anything_but(n: int) -> tuple[dict, dict]:
+    """Long values against many anything-but wildcards and case-insensitive prefixes."""
+    rule = {
+        "detail": {
+            "text": [{"anything-but": {"wildcard": [f"*z{i}" for i in range(4)]}}],
+            "name": [{"prefix": {"equals-ignore-case": "Ab" * 500}}],
+        }
+    }
+    return rule, {"detail": {"text": ["y" * n] * 4, "name": ["aB" * (n // 2)] * 4}}
+
+
+def _deep_chain(n: int) -> tuple[dict, dict]:
+    """n leaves at the bottom of arrays nested 240 deep, next to an object in the outer array."""
+    inner: list = [0] * n
+    for _ in range(240):
+        inner = [inner, 1]
+    return {"a": [0], "a.x": [2]}, {"a": [{"x": 1}, inner]}
+
+
+def _fits(event: dict) -> bool:
+    return len(json.dumps(event)) <= ENTRY_LIMIT
+
+
+def adversarial_cases() -> list[tuple[str, Callable[[int], tuple[dict, dict]], tuple[int, ...]]]:
+    two, three = {"sku": "A1", "qty": 1}, {"sku": "A1", "qty": 1, "note": "gift"}
+    return [
+        (
+            "cross-product, 2 fields (issue 10)",
+            lambda n: (_orders_rule(two), _split_items(two, n)),
+            (20, 40, 300, 1_000, 10_000),
+        ),
+        ("cross-product, 3 fields", lambda n: (_orders_rule(three), _split_items(three, n)), (10, 20, 40, 300, 5_000)),
+        ("3 arrays x 2 conditions", _many_arrays(3, 2), (5, 10, 20, 40, 300, 3_000)),
+        ("8 arrays x 8 conditions", _many_arrays(8, 8), (2, 4, 8, 16, 32, 256)),
+        ("arrays inside arrays", _nested_arrays, (5, 10, 20, 40, 80, 200)),
+        ("pair index, distinct values", _distinct_pairs, (100, 1_000, 10_000)),
+        ("arrays nested 240 deep", _deep_chain, (1_000, 10_000, 60_000)),
+        ("long wildcard value", _long_wildcard, (1_000, 10_000, 200_000)),
+        ("long anything-but / ignore-case values", _long_anything_but, (1_000, 10_000, 50_000)),
+    ]
+
+
+# The same cases on the engine before issue 10 (main of 2026-12-06, same machine): the slowest call
+# measured before a case stopped growing (each size doubled the time or worse, so larger ones were not run).
+BEFORE_ISSUE_10 = {
+    "cross-product, 2 fields (issue 10)": "n=40: 1.42 s (RuleSet; O(N^4)); Pattern.matches n=1000: 4.37 s",
+    "cross-product, 3 fields": "n=40: 3.20 s",
+    "3 arrays x 2 conditions": "n=40: 11.0 s",
+    "8 arrays x 8 conditions": "n=16: 0.81 to 4.77 s",
+    "arrays inside arrays": "n=5: 1.61 s",
+    "pair index, distinct values": "n=10,000: 91.4 s (RuleSet; every pair of values looked up)",
+    "arrays nested 240 deep": "n=60,000: 3.64 s (Pattern.matches), 0.85 s (RuleSet)",
+    "long wildcard value": "n=200,000: 0.0002 s",
+    "long anything-but / ignore-case values": "n=10,000: under 0.0001 s",
+}
+
+
+def _seconds(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def adversarial_rows() -> list[dict]:
+    """Per case and size: one RuleSet.matching and one Pattern.matches call, in seconds. A case stops
+    growing once a call takes over ADVERSARIAL_STOP_SECONDS, and sizes whose event exceeds 256 KB are skipped."""
+    rows = []
+    for name, build, sizes in adversarial_cases():
+        for n in sizes:
+            rule, event = build(n)
+            if not _fits(event):
+                continue
+            rule_set = RuleSet()
+            rule_set.add("rule", rule)
+            pattern = compile_pattern(rule)
+            row = {
+                "case": name,
+                "n": n,
+                "kb": len(json.dumps(event)) / 1024,
+                "ruleset_s": _seconds(lambda: rule_set.matching(event)),  # noqa: B023 - called right here
+                "pattern_s": _seconds(lambda: pattern.matches(event)),  # noqa: B023
+                "agreed": rule_set.matching(event) == ({"rule"} if pattern.matches(event) else set()),
+            }
+            rows.append(row)
+            print(f"  {name}, n={n}: {max(row['ruleset_s'], row['pattern_s']):.4f} s", file=sys.stderr)
+            if max(row["ruleset_s"], row["pattern_s"]) > ADVERSARIAL_STOP_SECONDS:
+                break
+    return rows
+
+
+def render_adversarial(rows: list[dict]) -> list[str]:
+    worst = max(rows, key=lambda row: max(row["ruleset_s"], row["pattern_s"]))
+    lines = [
+        "## Adversarial shapes (worst case per event)",
+        "",
+        "Each case grows until a call takes over a second or the event exceeds the 256 KB entry limit; one",
+        "rule, one call each of `RuleSet.matching` and `Pattern.matches` per size. Cross-product: the rule",
+        '`{"source":["shop.orders"],"detail":{"items":{"sku":["A1"],"qty":[1]}}}` against items that each hold',
+        "only one of the fields, n times. Many arrays: every array but the last has one element holding all",
+        "the fields. Pair index: two arrays of n distinct values at paths a rule files as an exact pair.",
+        "",
+        "| Case | n | Event KB | RuleSet.matching | Pattern.matches | Same verdict | Before issue 10 |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['case']} | {row['n']:,} | {row['kb']:,.1f} | {row['ruleset_s']:.4f} s | {row['pattern_s']:.4f} s "
+            f"| {'yes' if row['agreed'] else '**NO**'} | {BEFORE_ISSUE_10.get(row['case'], '')} |"
+        )
+    lines += [
+        "",
+        f"Worst case: {worst['case']}, n={worst['n']:,} ({worst['kb']:,.0f} KB): "
+        f"{max(worst['ruleset_s'], worst['pattern_s']):.3f} s.",
+        "",
+    ]
+    return lines
+
+
+def render(
+    rule_rows: list[dict], corpus: list[dict], moto_version: str | None, adversarial: list[dict] | None = None
+) -> str:
     def rate(value: float | None) -> str:
         return "n/a" if value is None else f"{value:,.0f}"
 
@@ -246,6 +421,14 @@ def render(rule_rows: list[dict], corpus: list[dict], moto_version: str | None) 
     ]
     for row in corpus:
         lines.append(f"| {row['engine']} | {rate(row.get('rate'))} | {row['correct']} / {row['cases']} |")
+    if adversarial:
+        targets.append(
+            (
+                "adversarial shapes: every call under a second up to 256 KB",
+                all(max(row["ruleset_s"], row["pattern_s"]) < ADVERSARIAL_STOP_SECONDS for row in adversarial),
+            )
+        )
+        lines += ["", *render_adversarial(adversarial)]
     lines += ["", "## Targets (one core)", ""]
     lines += [f"- {'met' if met else '**missed**'}: {target}" for target, met in targets]
     lines.append("")
@@ -263,7 +446,9 @@ def main() -> None:
     rule_rows = rule_count_rows(EventPattern)
     print("measuring the corpus...", file=sys.stderr)
     corpus = corpus_rows(EventPattern)
-    report = render(rule_rows, corpus, moto_version)
+    print("measuring adversarial shapes...", file=sys.stderr)
+    adversarial = adversarial_rows()
+    report = render(rule_rows, corpus, moto_version, adversarial)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(report, encoding="utf-8")
     print(report)

@@ -4,13 +4,16 @@
     pattern.matches(event)             # -> bool
     explain(pattern, event).to_dict()  # field-by-field trace, JSON-serialisable
     rules = RuleSet(); rules.add("r1", pattern); rules.matching(event)  # -> {"r1"}
+    evaluate_pattern(text, event)      # for a request: explain() within a time budget (see evaluation.py)
 
 Patterns are validated and compiled once (``InvalidPattern`` says where and why, in AWS's words);
 matching never re-parses. Behaviour is checked against AWS-validated cases, see
 tests/test_pattern_conformance.py.
 """
 
-from .errors import InvalidPattern
+from .budget import Budget
+from .errors import InvalidPattern, PatternTooComplex
+from .evaluation import InvalidEvent, evaluate_pattern
 from .explain import BranchTrace, Explanation, FieldTrace, explain
 from .match import Pattern
 from .parse import MAX_PATTERN_LENGTH, compile_pattern
@@ -19,12 +22,16 @@ from .ruleset import RuleSet
 __all__ = [
     "MAX_PATTERN_LENGTH",
     "BranchTrace",
+    "Budget",
     "Explanation",
     "FieldTrace",
+    "InvalidEvent",
     "InvalidPattern",
     "Pattern",
+    "PatternTooComplex",
     "RuleSet",
     "compile_pattern",
+    "evaluate_pattern",
     "explain",
     "matches",
 ]

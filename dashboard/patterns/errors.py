@@ -13,3 +13,15 @@ class InvalidPattern(ValueError):
         self.reason = reason
         where = f" at {path}" if path else ""
         super().__init__(f"Invalid pattern{where}: {reason}")
+
+
+class PatternTooComplex(Exception):
+    """Deciding whether one event matches needed more work than the evaluation's budget allows.
+
+    Array consistency makes some pattern-and-event pairs expensive to decide in the worst case, so each
+    evaluation carries a ``Budget``; callers answer this as a client error rather than stalling.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

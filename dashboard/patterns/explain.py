@@ -7,6 +7,7 @@ rows are there to show the user which field failed and what the event held there
 import json
 from dataclasses import dataclass
 
+from .budget import Budget
 from .flatten import flatten_event
 from .match import Pattern
 from .parse import compile_pattern
@@ -77,12 +78,15 @@ class Explanation:
         }
 
 
-def explain(pattern: str | dict | Pattern, event: dict) -> Explanation:
-    """Trace ``pattern`` against ``event``. Raises InvalidPattern for an invalid pattern."""
+def explain(pattern: str | dict | Pattern, event: dict, budget: Budget | None = None) -> Explanation:
+    """Trace ``pattern`` against ``event``. Raises InvalidPattern for an invalid pattern, and
+    PatternTooComplex when ``budget`` runs out (see ``Pattern.matches``)."""
     compiled = pattern if isinstance(pattern, Pattern) else compile_pattern(pattern)
     flat = flatten_event(event, compiled.wanted)
     branches = []
     for branch in compiled.branches:
+        if budget is not None:
+            budget.spend(sum(len(flat.values.get(condition.path, ())) for condition in branch.conditions) + 1)
         fields = tuple(
             FieldTrace(
                 path=condition.path,
@@ -93,7 +97,7 @@ def explain(pattern: str | dict | Pattern, event: dict) -> Explanation:
             )
             for condition in branch.conditions
         )
-        matched = branch.satisfied_by(flat)
+        matched = branch.satisfied_by(flat, budget)
         note = _SPLIT_ACROSS_ARRAY if not matched and all(field.matched for field in fields) else None
         branches.append(BranchTrace(branch.label, matched, fields, note))
     matched = any(branch.matched for branch in branches)

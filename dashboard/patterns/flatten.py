@@ -7,22 +7,31 @@ an empty array, is not a value. ``null`` is a value.
 When objects sit inside arrays AWS also requires the leaves one rule uses to come from the same array
 element ("array consistency"), so for such events we also record, per leaf, which element of which
 array it came from. Events without objects in arrays (the common case) skip that work.
+
+That record is a chain shared by everything inside one element: ``(array, index, parent chain)``, None
+outside every array. Building it costs one tuple per element, whatever the nesting depth (a tuple of
+all enclosing (array, index) pairs per leaf would cost leaves x depth).
 """
 
 from dataclasses import dataclass
 
-__all__ = ["FlatEvent", "Membership", "flatten_event"]
+__all__ = ["FlatEvent", "Membership", "flatten_event", "steps"]
 
-# For a leaf inside arrays: (array number, element index) for each array it is nested in.
-Membership = tuple[tuple[int, int], ...]
+# For a leaf inside arrays: (array number, element index, the enclosing element's chain); None outside.
+Membership = tuple[int, int, "Membership"] | None
 
 
 @dataclass(slots=True)
 class FlatEvent:
-    """Leaf values by path; ``entries`` (values with their array membership) only when it matters."""
+    """Leaf values by path; ``entries`` (values with their array membership) only when it matters.
+
+    ``plans`` caches, per condition, what array consistency needs from this event (see consistency.py),
+    so conditions shared by several branches or rules are prepared once per event.
+    """
 
     values: dict[str, list]
     entries: dict[str, list[tuple[object, Membership]]] | None = None
+    plans: dict | None = None
 
 
 def flatten_event(event: dict, wanted: frozenset[str] | None = None) -> FlatEvent:
@@ -32,7 +41,7 @@ def flatten_event(event: dict, wanted: frozenset[str] | None = None) -> FlatEven
     values: dict[str, list] = {}
     if _walk_object(event, "", wanted, values):
         entries: dict[str, list[tuple[object, Membership]]] = {}
-        _walk_with_membership(event, None, wanted, entries, (), [0])
+        _walk_with_membership(event, None, wanted, entries, None, [0])
         return FlatEvent(values, entries)
     return FlatEvent(values)
 
@@ -91,6 +100,15 @@ def _walk_with_membership(
         array = next_array[0]
         next_array[0] += 1
         for index, item in enumerate(node):
-            _walk_with_membership(item, path, wanted, entries, (*membership, (array, index)), next_array)
+            _walk_with_membership(item, path, wanted, entries, (array, index, membership), next_array)
     else:
         entries.setdefault(path, []).append((node, membership))
+
+
+def steps(membership: Membership) -> list[tuple[int, int]]:
+    """The (array, index) pairs of a membership, outermost first (for explanations and tests)."""
+    pairs = []
+    while membership is not None:
+        array, index, membership = membership
+        pairs.append((array, index))
+    return pairs[::-1]

@@ -9,7 +9,9 @@ dict lookups and set or string operations per condition.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .flatten import FlatEvent, Membership, flatten_event
+from .budget import Budget
+from .consistency import consistently_satisfied
+from .flatten import FlatEvent, flatten_event
 from .operators import Operator, accepts_any
 
 __all__ = ["Branch", "Condition", "Pattern", "ValuesCheck", "all_hold"]
@@ -75,10 +77,6 @@ class Condition:
         return self.check({} if values is None else {self.path: values})
 
 
-def _consistent(chosen: dict[int, int], membership: Membership) -> bool:
-    return all(chosen.get(array, index) == index for array, index in membership)
-
-
 @dataclass(frozen=True, slots=True)
 class Branch:
     """Conditions that must all hold, kept in path order: AWS checks absence in that order."""
@@ -90,36 +88,18 @@ class Branch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_all_hold", all_hold(c.check for c in self.conditions))
 
-    def satisfied_by(self, event: FlatEvent) -> bool:
-        if event.entries is not None and len(self.conditions) > 1:
-            return self._consistently_satisfied(event.entries, 0, {})
-        return self._all_hold(event.values)
+    def satisfied_by(self, event: FlatEvent, budget: Budget | None = None) -> bool:
+        """Whether every condition holds, from one element of each array when the event has objects in arrays.
 
-    def _consistently_satisfied(self, entries: dict, position: int, chosen: dict[int, int]) -> bool:
-        """Pick one leaf per condition such that no two come from different elements of one array.
-
-        Like AWS, a condition allowing absence is satisfied when no leaf at its path is consistent with
-        the leaves picked for the conditions before it.
+        Without a budget, array consistency gets a default one (plain matching is linear and needs none);
+        with one, the values this branch looks at are charged to it as well. Raises PatternTooComplex.
         """
-        if position == len(self.conditions):
-            return True
-        condition = self.conditions[position]
-        found = entries.get(condition.path, ())
-        if (
-            condition.allow_absent
-            and not any(_consistent(chosen, membership) for _, membership in found)
-            and self._consistently_satisfied(entries, position + 1, chosen)
-        ):
-            return True
-        test = condition.test
-        if test is None:
-            return False
-        for value, membership in found:
-            if test(value) and _consistent(chosen, membership):
-                extended = {**chosen, **dict(membership)}
-                if self._consistently_satisfied(entries, position + 1, extended):
-                    return True
-        return False
+        if event.entries is not None and len(self.conditions) > 1:
+            return consistently_satisfied(self.conditions, event, Budget() if budget is None else budget)
+        if budget is not None:
+            values = event.values
+            budget.spend(sum(len(values.get(condition.path, ())) for condition in self.conditions) + 1)
+        return self._all_hold(event.values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,10 +111,14 @@ class Pattern:
     paths: frozenset[str]  # every field path the pattern tests
     wanted: frozenset[str] = field(compare=False, repr=False)  # those paths and their dotted prefixes
 
-    def matches(self, event: dict) -> bool:
-        """Whether the event (a dict, as EventBridge envelopes are) matches this pattern."""
-        return self.matches_flat(flatten_event(event, self.wanted))
+    def matches(self, event: dict, budget: Budget | None = None) -> bool:
+        """Whether the event (a dict, as EventBridge envelopes are) matches this pattern.
 
-    def matches_flat(self, event: FlatEvent) -> bool:
+        Raises PatternTooComplex when deciding it would exceed ``budget`` (by default, array consistency
+        gets a generous step budget per branch: see budget.py).
+        """
+        return self.matches_flat(flatten_event(event, self.wanted), budget)
+
+    def matches_flat(self, event: FlatEvent, budget: Budget | None = None) -> bool:
         """Match an event already flattened over (at least) this pattern's ``wanted`` paths."""
-        return any(branch.satisfied_by(event) for branch in self.branches)
+        return any(branch.satisfied_by(event, budget) for branch in self.branches)

@@ -100,9 +100,14 @@ def compile_pattern(pattern: str | dict) -> Pattern:
             text = json.dumps(pattern)
         except (TypeError, ValueError) as error:
             raise InvalidPattern("", f"Event pattern is not JSON: {error}") from None
+        except RecursionError:
+            raise InvalidPattern("", "Event pattern is nested too deeply") from None
     if len(text) > MAX_PATTERN_LENGTH:
         raise InvalidPattern("", f"Event pattern is longer than {MAX_PATTERN_LENGTH} characters")
-    drafts = _object(parse_pattern_text(text), (), [_Draft()], inside_or=False)
+    try:
+        drafts = _object(parse_pattern_text(text), (), [_Draft()], inside_or=False)
+    except RecursionError:  # 4,096 characters can nest deeper than Python's parser and our walk recurse
+        raise InvalidPattern("", "Event pattern is nested too deeply") from None
     _check_wildcard_complexity(drafts)
     branches = tuple(
         Branch(tuple(sorted(d.fields.values(), key=lambda c: c.path)), " & ".join(d.labels)) for d in drafts

@@ -7,6 +7,10 @@ flattened once; each of its values at an indexed path is looked up (hash lookups
 an interval tree), and only the branches found are checked, on the conditions the lookup did not
 already prove. Branches with nothing indexable (only anything-but, suffix, wildcard, exists...) are
 always checked.
+
+The cost is bounded by what evaluating each candidate rule once would cost: each distinct value is
+looked up once per index, a pair index walks the smaller of its table and the event's values, and each
+candidate branch is checked at most once per event.
 """
 
 from bisect import insort
@@ -14,6 +18,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterator
 from itertools import product
 
+from .budget import Budget
 from .flatten import flatten_event
 from .match import Branch, Condition, Pattern, ValuesCheck, all_hold
 from .operators import Exact, Numeric, Prefix, value_key
@@ -158,7 +163,8 @@ class RuleSet:
         self._patterns: dict[Hashable, Pattern] = {}
         self._filed: dict[Hashable, list[tuple]] = {}  # rule id -> where its branches are filed
         self._exact: dict[str, dict[Hashable, _Bucket]] = {}
-        self._pairs: dict[tuple[str, str], dict[tuple[Hashable, Hashable], _Bucket]] = {}
+        # (first path, second path) -> first value key -> second value key -> bucket
+        self._pairs: dict[tuple[str, str], dict[Hashable, dict[Hashable, _Bucket]]] = {}
         self._prefixes: dict[str, _PrefixIndex] = {}
         self._ranges: dict[str, _IntervalIndex] = {}
         self._always: _Bucket = {}
@@ -194,16 +200,22 @@ class RuleSet:
         self._wanted_counts = +self._wanted_counts
         self._wanted = frozenset(self._wanted_counts)
 
-    def matching(self, event: dict) -> set[Hashable]:
-        """Ids of the rules whose pattern matches ``event``."""
+    def matching(self, event: dict, budget: Budget | None = None) -> set[Hashable]:
+        """Ids of the rules whose pattern matches ``event``.
+
+        Raises PatternTooComplex if checking one branch for array consistency exceeds its budget (one
+        default ``Budget`` per branch, or ``budget`` shared by the whole call).
+        """
         flat = flatten_event(event, self._wanted)
         values, plain = flat.values, flat.entries is None
         matched: set[Hashable] = set()
+        checked: set[_Target] = set()
         for bucket in self._candidates(values):
             for target in bucket:
-                if target.rule_id not in matched and (
-                    target.unindexed(values) if plain else target.branch.satisfied_by(flat)
-                ):
+                if target.rule_id in matched or target in checked:
+                    continue
+                checked.add(target)
+                if target.unindexed(values) if plain else target.branch.satisfied_by(flat, budget):
                     matched.add(target.rule_id)
         return matched
 
@@ -212,19 +224,25 @@ class RuleSet:
         for path, table in self._exact.items():
             found = values.get(path)
             if found is not None:
-                for value in found:
-                    bucket = table.get(value if type(value) is str else value_key(value))
+                for key in _distinct_keys(found):
+                    bucket = table.get(key)
                     if bucket is not None:
                         yield bucket
         for (first, second), table in self._pairs.items():
             firsts, seconds = values.get(first), values.get(second)
             if firsts is not None and seconds is not None:
-                for a, b in product(firsts, seconds):
-                    bucket = table.get((value_key(a), value_key(b)))
-                    if bucket is not None:
-                        yield bucket
+                second_keys = _distinct_keys(seconds)
+                for key in _distinct_keys(firsts):
+                    by_second = table.get(key)
+                    if by_second is None:
+                        continue
+                    # Walk the smaller side: never more lookups than the index holds or the event offers.
+                    if len(by_second) <= len(second_keys):
+                        yield from (bucket for b, bucket in by_second.items() if b in second_keys)
+                    else:
+                        yield from (by_second[b] for b in second_keys if b in by_second)
         for path, prefixes in self._prefixes.items():
-            for value in values.get(path, ()):
+            for value in dict.fromkeys(values.get(path, ())):
                 if type(value) is str:
                     for length in prefixes.lengths:
                         if length > len(value):
@@ -233,7 +251,7 @@ class RuleSet:
                         if bucket is not None:
                             yield bucket
         for path, ranges in self._ranges.items():
-            for value in values.get(path, ()):
+            for value in dict.fromkeys(values.get(path, ())):
                 if type(value) is int or type(value) is float:
                     yield list(ranges.containing(value))
 
@@ -255,8 +273,8 @@ class RuleSet:
                 keys = list(dict.fromkeys((a, b) for (_, a), (_, b) in product(first_entries, second_entries)))
                 target = self._target(rule_id, branch, (first, second))
                 table = self._pairs.setdefault((first.path, second.path), {})
-                for key in keys:
-                    table.setdefault(key, {})[target] = None
+                for a, b in keys:
+                    table.setdefault(a, {}).setdefault(b, {})[target] = None
                 return ("pair", (first.path, second.path), keys, target)
         if not indexable:
             target = self._target(rule_id, branch, ())
@@ -311,8 +329,10 @@ class RuleSet:
             del self._always[target]
         elif how == "pair":
             table = self._pairs[where]
-            for key in keys:
-                _discard(table, key, target)
+            for a, b in keys:
+                _discard(table[a], b, target)
+                if not table[a]:
+                    del table[a]
             if not table:
                 del self._pairs[where]
         else:
@@ -336,3 +356,11 @@ def _discard(table: dict[Hashable, _Bucket], key: Hashable, target: _Target) -> 
     bucket.pop(target, None)
     if not bucket:
         del table[key]
+
+
+def _distinct_keys(found: list) -> set[Hashable] | tuple[Hashable]:
+    """The index keys of an event's values at one path, each once (most paths hold one value)."""
+    if len(found) == 1:
+        value = found[0]
+        return (value if type(value) is str else value_key(value),)
+    return {value if type(value) is str else value_key(value) for value in found}
