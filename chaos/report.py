@@ -41,6 +41,9 @@ DESIGNS = {
     "T12": "The asyncio fault proxy sits between the workers and the target and between the workers and "
     "Redis: 500 ms latency, target blackholed, Redis blackholed, every 10th connection reset, every "
     "connection reset — 8 s each under 100 events/s. Pass: lost = 0, the HTTP timeout fires, no worker dies.",
+    "T13": "Target F answers 500 for 60 s then 200, target G is healthy; 1,800 events at 30/s go to both. "
+    "Pass: F is paused during the outage (its deliveries wait, fewer requests than events), a probe resumes "
+    "it after it recovers, lost = 0, nothing dead-lettered, G's delivery lag p95 ≤ 2 s.",
 }
 
 

@@ -92,7 +92,7 @@ def print_result(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("scenarios", nargs="*", help="T2 T3 T5 T6 T7 T8 T9 T11 T12 (default: all)")
+    parser.add_argument("scenarios", nargs="*", help="T2 T3 T5 T6 T7 T8 T9 T11 T12 T13 (default: all)")
     parser.add_argument("--short", action="store_true", help="the small version run by `make test`")
     parser.add_argument("--report", action="store_true", help="rewrite docs/reliability.md (default for a full run)")
     parser.add_argument("--json", type=Path, help="also write every result here")

@@ -566,6 +566,63 @@ def t12_network_faults(short: bool = False) -> Result:
     return result
 
 
+# -- T13 -------------------------------------------------------------------------------------------
+
+
+def t13_failing_target_paused(short: bool = False) -> Result:
+    """A target answers 500 for a while (a minute; 20 s short) then recovers: it is paused once its
+    failures cross the threshold, its deliveries wait (none dead-lettered), probes test it, and the first
+    successful probe resumes it and sends the backlog. The healthy target beside it is not slowed."""
+    result = Result("T13", "A failing target is paused, probed, and resumed when it recovers")
+    events, rate, outage = (300, 20, 20.0) if short else (1_800, 30, 60.0)
+    with World("T13") as world:
+        world.start(servers=1, workers=2)
+        ids = world.route({"failing": {}, "healthy": {}})
+        recovers_at = time.time() + outage
+        world.behave("failing", status=500, fail_until=recovers_at)
+        run = world.load(rate=rate, total_events=events)
+        from dashboard.models import Target
+
+        failing = Target.objects.filter(pk=ids["failing"])
+        try:
+            wait_for(lambda: failing.get().paused_at is not None, outage, "the target to be paused", interval=0.2)
+            result.check("the failing target was paused during the outage", True, failing.get().paused_reason)
+        except TimeoutError:
+            result.check("the failing target was paused during the outage", False)
+        attempts = run.wait(300)
+        _settle(result, world, outage + 180)
+        _ledger(result, world, attempts, lambda e: ["failing", "healthy"])
+        target = failing.get()
+        result.check(
+            "a probe resumed it after it recovered",
+            target.paused_at is None and target.resumed_reason.startswith("probe delivery"),
+            f"resumed {target.resumed_at} ({target.resumed_reason or 'not resumed'})",
+        )
+        records = world.received()
+        tried = sum(1 for r in records if r["target"] == "failing" and r["received_at"] < recovers_at)
+        routed = min(events, int(rate * outage))
+        result.check(
+            "while paused its deliveries waited: fewer requests during the outage than events routed to it",
+            tried < routed,
+            f"{tried} requests during the outage for {routed} events",
+        )
+        healthy = _first_ok_latency(records, "healthy")
+        p95 = _percentile(healthy, 0.95)
+        result.check(
+            "healthy target: delivery lag p95 <= 2 s meanwhile",
+            p95 is not None and p95 <= 2.0,
+            f"p95 {p95:.3f} s" if p95 is not None else "nothing delivered",
+        )
+        result.facts |= {
+            "requests_during_outage": tried,
+            "routed_during_outage": routed,
+            "outage_s": outage,
+            "healthy_p50_s": _percentile(healthy, 0.5),
+            "healthy_p95_s": p95,
+        }
+    return result
+
+
 SCENARIOS: dict[str, Callable[[bool], Result]] = {
     "T2": t2_kill_storm,
     "T3": t3_rolling_restart,
@@ -576,4 +633,5 @@ SCENARIOS: dict[str, Callable[[bool], Result]] = {
     "T9": t9_hanging_target,
     "T11": t11_poison_event,
     "T12": t12_network_faults,
+    "T13": t13_failing_target_paused,
 }

@@ -193,6 +193,7 @@ def base_env(database_url: str, redis_url: str, **knobs: str) -> dict:
         "REDIS_URL": redis_url,
         "EVENTHUB_REDIS_PREFIX": "eventhub",
         "EVENTHUB_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+        "EVENTHUB_HANDLERS": "chaos.handlers",  # the poison handler of T11
         "LOG_LEVEL": "WARNING",
     }
     return env | knobs

@@ -7,6 +7,7 @@ import pytest
 from dashboard import broadcast
 from dashboard.delivery import transport
 from dashboard.delivery.routing import routing_cache
+from dashboard.handler_registry import eventhub_handler
 from dashboard.models import Delivery, DeliveryAttempt, Target
 
 from .delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
@@ -177,10 +178,12 @@ def test_worker_pushes_a_live_hint_after_recording(fast, receiver, monkeypatch):
 calls: list = []
 
 
+@eventhub_handler
 def remember(event: dict) -> None:
     calls.append(event)
 
 
+@eventhub_handler
 def fail_once(event: dict) -> None:
     calls.append(event)
     if len(calls) == 1:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from dashboard.handler_registry import eventhub_handler
 from dashboard.models import Delivery, DeliveryAttempt, Target
 from dashboard.publishing import publish_entries
 
@@ -15,6 +16,7 @@ pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 NORMAL = 30
 
 
+@eventhub_handler
 def handle_order(event: dict) -> None:
     """The python target under test: records every call; an event marked poison kills the process."""
     with open(os.environ["EVENTHUB_TEST_HANDLER_LOG"], "a") as log:
@@ -32,7 +34,7 @@ def test_poison_event_is_tried_three_times_then_dead_lettered(subprocess_env, tm
     )
     for start in range(0, len(entries), 10):
         publish_entries(entries[start : start + 10])
-    env = fast_env(subprocess_env) | {"EVENTHUB_TEST_HANDLER_LOG": str(calls)}
+    env = fast_env(subprocess_env) | {"EVENTHUB_TEST_HANDLER_LOG": str(calls), "EVENTHUB_HANDLERS": __name__}
     worker, restarts, logs = start_worker(env, tmp_path, "--concurrency", "8"), 0, ""
 
     def finished() -> bool:

@@ -16,11 +16,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from dashboard import metrics
 from dashboard.bulk_insert import insert_rows
 from dashboard.models import Delivery, DeliveryAttempt
 
 from .leases import next_in_order
 from .policy import Outcome, State, transition_after
+from .states import dead_changes
 
 
 @dataclass
@@ -54,20 +56,25 @@ def record_attempts(finished: list[Finished]) -> Recorded:
             if item.outcome.succeeded:
                 successes[item.outcome.status_code].append(item)
                 continue
-            transition = transition_after(item.delivery, item.delivery.target, item.outcome, now)
-            changes = {
-                "state": transition.state,
-                "last_status_code": item.outcome.status_code,
-                "last_error": item.outcome.error,
-                "lease_token": "",
-                "updated_at": now,
-            }
+            target = item.delivery.target
+            transition = transition_after(item.delivery, target, item.outcome, now)
             if transition.state == State.RETRYING:
-                changes["next_attempt_at"] = transition.next_attempt_at
+                changes = {
+                    "state": transition.state,
+                    "next_attempt_at": transition.next_attempt_at,
+                    "last_status_code": item.outcome.status_code,
+                    "last_error": item.outcome.error,
+                    "lease_token": "",
+                    "updated_at": now,
+                }
             else:
-                changes |= {"dead_reason": transition.dead_reason, "completed_at": now}
-                target = item.delivery.target
-                changes["dead_lettered"] = target.dead_letter_enabled if target else True
+                changes = dead_changes(
+                    reason=transition.dead_reason,
+                    error=item.outcome.error,
+                    target=target,
+                    now=now,
+                    status_code=item.outcome.status_code,
+                )
             if not item.attempted:
                 changes["attempts"] = F("attempts") - 1
             if _held(item).update(**changes) and transition.state == State.RETRYING:
@@ -80,7 +87,23 @@ def record_attempts(finished: list[Finished]) -> Recorded:
         done = [f.delivery for f in finished if f.delivery.state in Delivery.TERMINAL_STATES]
         recorded.next_in_order = next_in_order(done)
     recorded.changed = [f.delivery for f in finished]
+    _count(finished)
     return recorded
+
+
+def _count(finished: list[Finished]) -> None:
+    """Metrics, after commit so that work rolled back is not counted. Publish → delivery latency counts
+    first-round successes only: a redrive or replay would count the time the delivery sat dead or archived."""
+    for item in finished:
+        delivery, outcome = item.delivery, item.outcome
+        if item.attempted:
+            metrics.record_attempt(delivery.target_id, outcome.duration_ms / 1000, succeeded=outcome.succeeded)
+        if delivery.state == State.RETRYING:
+            metrics.record_retry_scheduled(delivery.target_id)
+        elif delivery.state in Delivery.TERMINAL_STATES:
+            first_round = outcome.succeeded and not delivery.redrive_count and not delivery.replay_name
+            received_at = delivery.event.received_at if first_round else None
+            metrics.record_delivery_outcome(delivery.target_id, delivery.state, received_at=received_at)
 
 
 def _held(item: Finished):

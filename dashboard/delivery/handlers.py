@@ -1,44 +1,27 @@
-"""Python targets: in-process consumers (projections and the like) named by a dotted path.
+"""Python targets: in-process consumers (projections and the like), named among the registered handlers.
 
 A handler is called with the target's input (the event envelope unless transformed). It succeeds by
 returning; an exception is a failed attempt, retried like a 5xx, with the traceback's last line as
 the error. Sync handlers run on a thread pool (they may use the ORM); async ones on the event loop.
+Only registered handlers are called (dashboard.handler_registry): a target naming anything else is
+dead-lettered as a refused destination, and nothing is imported.
 """
 
 import asyncio
-import importlib
 import inspect
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 
 from django.db import close_old_connections
 from django.utils import timezone
 
-from .policy import Outcome
+from dashboard.handler_registry import HandlerNotRegistered, get_handler
+
+from .policy import DeadReason, Outcome
 
 _threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="python-target")
-
-
-class HandlerNotFound(ImportError):
-    pass
-
-
-@cache
-def resolve_handler(path: str) -> Callable:
-    """Import `package.module.callable` once per process."""
-    module_name, _, attribute = path.rpartition(".")
-    if not module_name:
-        raise HandlerNotFound(f"{path!r} is not a dotted path such as package.module.handler")
-    try:
-        handler = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as error:
-        raise HandlerNotFound(f"cannot import {path!r}: {error}") from error
-    if not callable(handler):
-        raise HandlerNotFound(f"{path!r} is not callable")
-    return handler
 
 
 def _call_in_thread(handler: Callable, payload: object) -> None:
@@ -48,11 +31,15 @@ def _call_in_thread(handler: Callable, payload: object) -> None:
         close_old_connections()
 
 
-async def call_handler(path: str, payload: object, timeout: float) -> Outcome:
+async def call_handler(name: str, payload: object, timeout: float) -> Outcome:
     outcome = Outcome(started_at=timezone.now())
+    try:
+        handler = get_handler(name)
+    except HandlerNotRegistered as error:
+        outcome.retriable, outcome.dead_reason, outcome.error = False, DeadReason.DESTINATION_REFUSED, str(error)
+        return outcome
     began = time.perf_counter()
     try:
-        handler = resolve_handler(path)
         if inspect.iscoroutinefunction(handler):
             await asyncio.wait_for(handler(payload), timeout)
         else:

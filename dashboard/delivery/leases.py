@@ -20,6 +20,7 @@ from django.utils import timezone
 from dashboard.models import Delivery, DeliveryAttempt, Event
 
 from .routing import current_target
+from .states import dead_changes
 
 State = Delivery.State
 
@@ -170,17 +171,13 @@ def take_over(delivery_id: uuid.UUID, token: str, worker: str) -> tuple[Delivery
     message = "the worker was lost during the attempt (process killed or stalled past the visibility timeout)"
     poison = before.worker_losses + 1 >= limit
     if poison:
-        changed = abandoned.update(
-            state=State.DEAD,
-            dead_reason=Delivery.DeadReason.WORKER_LOST,
-            dead_lettered=True,
-            last_error=f"{message}; {limit} times, so it is treated as a poison event",
-            last_status_code=None,
-            worker_losses=F("worker_losses") + 1,
-            completed_at=now,
-            lease_token=token,
-            updated_at=now,
+        dead = dead_changes(
+            reason=Delivery.DeadReason.WORKER_LOST,
+            error=f"{message}; {limit} times, so it is treated as a poison event",
+            target=current_target(before.target_id),
+            now=now,
         )
+        changed = abandoned.update(worker_losses=F("worker_losses") + 1, **dead)
     else:
         changed = abandoned.update(
             attempts=F("attempts") + 1, worker_losses=F("worker_losses") + 1, last_error=message, **_lease(now, token)
@@ -208,8 +205,10 @@ def take_over(delivery_id: uuid.UUID, token: str, worker: str) -> tuple[Delivery
     return delivery, poison
 
 
-def give_back(delivery: Delivery, token: str, due: datetime) -> bool:
-    """Return a claimed delivery untried (its rate-limit slot is later): not an attempt, not a loss."""
+def give_back(delivery: Delivery, token: str, due: datetime, note: str | None = None) -> bool:
+    """Return a claimed delivery untried (its rate-limit slot is later, its target is paused): not an
+    attempt, not a loss. `note`, if given, replaces `last_error` (why it waits)."""
+    changes = {} if note is None else {"last_error": note}
     return bool(
         Delivery.objects.filter(id=delivery.id, lease_token=token, state=State.IN_FLIGHT).update(
             state=State.PENDING if delivery.attempts <= 1 else State.RETRYING,
@@ -217,6 +216,7 @@ def give_back(delivery: Delivery, token: str, due: datetime) -> bool:
             next_attempt_at=due,
             lease_token="",
             updated_at=timezone.now(),
+            **changes,
         )
     )
 

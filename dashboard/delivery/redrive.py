@@ -16,16 +16,17 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from dashboard import broadcast
+from dashboard import broadcast, metrics
 from dashboard.models import Delivery, DeliveryAttempt
 from dashboard.patterns import InvalidPattern, compile_pattern
 
-from . import transport
+from .handover import hand_over, hand_over_after_commit
 from .leases import next_in_order
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def redrive_dead_letters(
         if progress:
             progress(offset + len(chunk), len(ids))
     log.info("%s redrove %d dead letters (%d skipped)", who or "someone", result.redriven, result.skipped)
+    metrics.record_redrives(result.redriven)
     return result
 
 
@@ -141,7 +143,8 @@ def _redrive_chunk(
             redriven_by_name=who[:150],
             updated_at=now,
         )
-        transaction.on_commit(lambda: _hand_over(due, immediate=not rate))
+        hints = partial(broadcast.deliveries_changed, list(due))
+        hand_over_after_commit(() if rate else due, later=due.items() if rate else (), then=hints)
     return redriven
 
 
@@ -152,14 +155,6 @@ def _spread(due: dict[uuid.UUID, datetime], now: datetime) -> Case:
         default=Value(now),
         output_field=DateTimeField(),
     )
-
-
-def _hand_over(due: dict[uuid.UUID, datetime], *, immediate: bool) -> None:
-    if immediate:
-        transport.enqueue(list(due))
-    else:
-        transport.schedule(due.items())
-    broadcast.deliveries_changed(list(due))
 
 
 def purge_dead_letters(selection: Selection, *, user=None, actor: str = "") -> int:
@@ -200,8 +195,7 @@ def cancel_deliveries(selection: Selection, *, user=None, actor: str = "") -> in
     if cancelled:
         # Ordered groups waiting behind a cancelled delivery may go on.
         done = list(Delivery.objects.filter(id__in=cancelled).exclude(order_key=""))
-        transport.enqueue(next_in_order(done))
-        broadcast.deliveries_changed(cancelled)
+        hand_over(next_in_order(done), then=partial(broadcast.deliveries_changed, cancelled))
     log.info("%s cancelled %d deliveries", who, len(cancelled))
     return len(cancelled)
 

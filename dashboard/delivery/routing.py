@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Max
 
+from dashboard import tracing
 from dashboard.models import Delivery, Event, Rule, Target
 from dashboard.patterns import RuleSet, compile_pattern
 
@@ -89,13 +90,10 @@ def current_target(target_id: int | None) -> Target | None:
     return target
 
 
-def matching_rule_ids(event: Event) -> set[int]:
-    rule_set = routing_cache.table().rule_sets.get(event.bus)
-    return rule_set.matching(event.envelope()) if rule_set else set()
-
-
 def plan_deliveries(events: list[Event], *, replay_name: str = "") -> list[Delivery]:
-    """One unsaved Delivery per (event, enabled target of every matching rule)."""
+    """One unsaved Delivery per (event, enabled target of every matching rule).
+
+    Raises PatternTooComplex when an event needs more matching work than a rule's budget allows."""
     table = routing_cache.table()
     planned = []
     for event in events:
@@ -103,7 +101,10 @@ def plan_deliveries(events: list[Event], *, replay_name: str = "") -> list[Deliv
         if rule_set is None:
             continue
         envelope = event.envelope()
-        for rule_id in rule_set.matching(envelope):
+        with tracing.event_span("match", event) as span:
+            rule_ids = rule_set.matching(envelope)
+            span.set_attribute("eventhub.rules_matched", len(rule_ids))
+        for rule_id in rule_ids:
             for target in table.targets.get(rule_id, ()):
                 order_key = value_at(envelope, target.ordered_by) if target.ordered_by else None
                 planned.append(

@@ -18,6 +18,7 @@ from dashboard.models import Delivery, Target
 from dashboard.models.deliveries import webhook_id
 
 from .routing import routing_cache
+from .states import dead_changes
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +58,12 @@ def disable_gone_target(target_id: int, gone_delivery_id: uuid.UUID) -> Disabled
         result.dead = list(waiting.values_list("id", flat=True))
         if result.dead:
             Delivery.objects.filter(id__in=result.dead, state__in=(State.PENDING, State.RETRYING)).update(
-                state=State.DEAD,
-                dead_reason=Delivery.DeadReason.TARGET_DISABLED,
-                dead_lettered=target.dead_letter_enabled,
-                last_error=f"not sent: the target was disabled when it answered 410 Gone to {gone}",
-                last_status_code=None,
-                lease_token="",
-                completed_at=now,
-                updated_at=now,
+                **dead_changes(
+                    reason=Delivery.DeadReason.TARGET_DISABLED,
+                    error=f"not sent: the target was disabled when it answered 410 Gone to {gone}",
+                    target=target,
+                    now=now,
+                )
             )
     routing_cache.invalidate()
     if result.disabled:

@@ -7,6 +7,7 @@ answer is read, and every connection goes through the SSRF guard.
 
 import re
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -23,9 +24,12 @@ REDACTED = "[redacted]"
 _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|key|password|signature|credential", re.IGNORECASE)
 
 
-def redact(headers: dict[str, str]) -> dict[str, str]:
-    """Headers as stored with an attempt: anything that may carry a credential is masked."""
-    return {name: REDACTED if _may_carry_credential(name) else value for name, value in headers.items()}
+def redact(headers: dict[str, str], secret: Collection[str] = ()) -> dict[str, str]:
+    """Headers as stored with an attempt: anything that may carry a credential, by its name or because it
+    is listed in `secret` (a connection's authorization headers, whatever their names), is masked."""
+    return {
+        name: REDACTED if name in secret or _may_carry_credential(name) else value for name, value in headers.items()
+    }
 
 
 @lru_cache(maxsize=4096)
@@ -79,13 +83,14 @@ class WebhookSender:
         message_id: str,
         timeout: float,
         replay_name: str = "",
+        secret_headers: Collection[str] = (),
     ) -> Outcome:
         now = datetime.now(UTC)  # timezone.now() with USE_TZ, without a settings lookup per delivery
         headers = {**extra_headers, "Content-Type": content_type}
         headers |= signed_headers(secret, message_id, int(now.timestamp()), body)
         if replay_name:
             headers["replay-name"] = replay_name
-        outcome = Outcome(started_at=now, request_headers=redact(headers))
+        outcome = Outcome(started_at=now, request_headers=redact(headers, secret_headers))
         began = time.perf_counter()
         try:
             async with self._session.request(
