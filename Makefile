@@ -19,7 +19,7 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 run: $(VENV)/.runtime
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
-	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runstack $(if $(DEMO),--demo)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py runstack $(if $(DEMO),--demo) $(if $(PORT),--port $(PORT))
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

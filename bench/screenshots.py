@@ -8,6 +8,7 @@ Chromium save a PNG of each page.
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -36,6 +37,8 @@ def main() -> None:
             or Event.objects.order_by("-position").first()
         )
         fraud_rule = Rule.objects.filter(name="large-orders-fraud-check").first()
+        big_order_json = json.dumps(big_order.envelope(), indent=2)
+        _operate_a_little(stack.username)
         crm = Delivery.objects.filter(target__name="crm-sync").order_by("-created_at").first()
         shots = [
             ("overview", "/", None),
@@ -48,6 +51,9 @@ def main() -> None:
         ]
         if crm and crm.target_id:
             shots.append(("target", f"/targets/{crm.target_id}/", None))
+        if fraud_rule:
+            shots.append(("rule-edit", f"/rules/{fraud_rule.pk}/edit/", "test-pattern"))
+        shots += [("api-keys", "/keys/", None), ("replays", "/replays/", None), ("audit", "/audit/", None)]
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -61,11 +67,27 @@ def main() -> None:
                 if action == "dry-run":
                     page.get_by_role("button", name="Dry run").first.click()
                     page.locator("#dlq-dry-run").wait_for()
+                if action == "test-pattern":
+                    page.fill("#eh-test-event", big_order_json)
+                    page.locator("#eh-trace table").first.wait_for()
                 page.wait_for_timeout(1500)  # let a live update or two arrive
                 target = args.out / f"{name}.png"
                 page.screenshot(path=str(target), full_page=False)
                 print(target, flush=True)
             browser.close()
+
+
+def _operate_a_little(username: str) -> None:
+    """A few audited operator actions, so the API keys and audit pages have something to show."""
+    from django.contrib.auth.models import User
+
+    from dashboard import operator_actions
+
+    operator = User.objects.get(username=username)
+    operator_actions.issue_api_key("shop backend", ["publish"], user=operator)
+    operator_actions.issue_api_key("reporting", ["read"], user=operator)
+    old, _ = operator_actions.issue_api_key("old laptop", ["publish", "read"], user=operator)
+    operator_actions.revoke_api_key(old, user=operator)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,13 @@ EVENTS_GROUP = "events"
 DELIVERIES_GROUP = "deliveries"
 PROJECTIONS_GROUP = "projections"
 REPLAYS_GROUP = "replays"
+SCHEMAS_GROUP = "schemas"
 _HINT_TYPES = {
     EVENTS_GROUP: "events.stored",
     DELIVERIES_GROUP: "deliveries.changed",
     PROJECTIONS_GROUP: "projections.changed",
     REPLAYS_GROUP: "replays.changed",
+    SCHEMAS_GROUP: "schemas.changed",
 }
 # Ten hints a second is as fast as a person can follow, and the tail batches whatever arrives in between.
 HINT_INTERVAL_SECONDS = 0.1
@@ -55,6 +57,11 @@ def projections_changed() -> None:
 def replays_changed() -> None:
     """Tell the replays page that a replay started, progressed or ended; called after commit."""
     _coalescer.offer(REPLAYS_GROUP, time.time_ns() // 1_000_000)
+
+
+def schemas_changed() -> None:
+    """Tell the Schemas pages that a version, a mode or the violation counts changed; called after commit."""
+    _coalescer.offer(SCHEMAS_GROUP, time.time_ns() // 1_000_000)
 
 
 class _HintCoalescer:

@@ -12,8 +12,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.template.loader import render_to_string
 
-from dashboard import broadcast, browsing, triage
+from dashboard import broadcast, browsing, pages_schemas, triage
 from dashboard.browsing import EventFilter, TailCursor
+from dashboard.models import EventSchema
 from dashboard.patterns import InvalidPattern
 from dashboard.roles import REDRIVE_PERMISSION
 
@@ -26,6 +27,9 @@ ROWS_KEPT = 200  # the browser trims the live table to this many rows
 MAX_UNACKED = 2
 # Re-read this often even without a hint, because the channel layer may drop hints.
 HEARTBEAT_SECONDS = 5.0
+# WebSocket close codes (RFC 6455, 7.4.1) for frames the page would never send.
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_INVALID_DATA = 1007
 
 
 def query_params(scope: dict) -> dict[str, str]:
@@ -77,6 +81,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if task is not None:
                 task.cancel()
         await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs) -> None:
+        """The page sends small JSON objects; anything else closes the socket with the RFC 6455 code for
+        it (1003 binary, 1007 not JSON or nested too deep) and one warning line, never a traceback."""
+        if text_data is None:
+            await self._refuse_frame(CLOSE_UNSUPPORTED_DATA, "a binary frame")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):
+            await self._refuse_frame(CLOSE_INVALID_DATA, "a frame that is not JSON (or is nested too deep)")
+            return
+        await self.receive_json(content, **kwargs)
+
+    async def _refuse_frame(self, code: int, what: str) -> None:
+        user = self.scope.get("user")
+        log.warning("closed %s socket of %s (%d): it sent %s", self.group, getattr(user, "pk", None), code, what)
+        await self.close(code=code)
 
     async def receive_json(self, content: dict, **kwargs) -> None:
         action = content.get("action") if isinstance(content, dict) else None
@@ -244,3 +266,42 @@ class DeadLetterConsumer(LiveConsumer):
                 frames.append(render_to_string("dashboard/partials/dlq_arrived.html", context))
         self.shown, self.summary = ids, summary
         return frames
+
+
+class SchemasConsumer(LiveConsumer):
+    """Keeps the Schemas pages current: the registry table, or with `?schema=<id>` that schema's recent
+    violations. Hints come with new versions, modes and violations; event traffic, which moves with every
+    event, is re-read on the heartbeat. An update goes out only when the table changed."""
+
+    group = broadcast.SCHEMAS_GROUP
+    update_interval = 0.5
+
+    async def setup(self, params: dict[str, str]) -> bool:
+        self.last_html = ""
+        self.schema_id: int | None = None
+        wanted = params.get("schema", "")
+        if wanted:
+            if not wanted.isdigit() or len(wanted) > 18:
+                return False
+            self.schema_id = int(wanted)
+            return await EventSchema.objects.filter(pk=self.schema_id).aexists()
+        return True
+
+    async def schemas_changed(self, message: dict) -> None:
+        self.request_update()
+
+    def read_update(self) -> list[str]:
+        if self.schema_id is None:
+            html = render_to_string(
+                "dashboard/schemas/partials/schema_rows.html", {"rows": pages_schemas.schema_rows(), "oob": True}
+            )
+        else:
+            schema = EventSchema.objects.filter(pk=self.schema_id).first()
+            if schema is None:
+                return []
+            context = {"schema": schema, "violations": pages_schemas.recent_violations(schema), "oob": True}
+            html = render_to_string("dashboard/schemas/partials/violations.html", context)
+        if html == self.last_html:
+            return []
+        self.last_html = html
+        return [html]

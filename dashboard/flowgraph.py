@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
-from dashboard.stats import Flows, TargetFlow
+from dashboard.stats import FAILING_MINUTES, LATEST_ATTEMPTS, Flows, TargetFlow
 
 WIDTH = 1200
 TOP = 34  # room for the column titles
@@ -73,6 +73,10 @@ class TargetRow:
     spark_line: str
     spark_area: str
 
+    @property
+    def health_text(self) -> str:
+        return health_text(self.flow)
+
 
 @dataclass(frozen=True)
 class Graph:
@@ -126,9 +130,10 @@ def _spread(wanted: list[float], *, pitch: float, top: float) -> list[float]:
 
 def _target_node(flow: TargetFlow, y: float) -> Node:
     target = flow.target
-    failing = flow.is_failing
-    css = "failing" if failing else ("disabled" if not target.enabled else "")
+    css = "disabled" if not target.enabled else ("" if flow.health == "healthy" else flow.health)
     parts = [rate_text(flow.rate_per_second), f"✓ {flow.succeeded:,}", f"✗ {flow.failed:,}"]
+    if flow.health == "paused":
+        parts.insert(0, "paused")
     if flow.dead:
         parts.append(f"☠ {flow.dead:,}")
     line, area = sparkline(flow.series, width=SPARK_W, height=SPARK_H)
@@ -145,8 +150,21 @@ def _target_node(flow: TargetFlow, y: float) -> Node:
         spark_area=area,
         spark_x=TARGET_X + TARGET_W - SPARK_W - 12,
         spark_y=y + (TARGET_H - SPARK_H) / 2,
-        title=f"{target.name}: {target.url or target.handler}",
+        title=f"{target.name}: {target.url or target.handler}"
+        + (f" ({health_text(flow)})" if flow.recent_failed or flow.health == "paused" else ""),
     )
+
+
+def health_text(flow: TargetFlow) -> str:
+    """Why a target shows its health, with the window it is judged over (or why and since when it is paused)."""
+    if flow.health == "paused":
+        return f"paused since {flow.target.paused_at:%Y-%m-%d %H:%M:%S}: {flow.target.paused_reason}"
+    failed = f"{flow.recent_failed} of {flow.recent_attempts} attempts failed over the last {FAILING_MINUTES} min"
+    if flow.health == "failing":
+        return f"failing: {failed}, and one of its newest {LATEST_ATTEMPTS} attempts too"
+    if flow.health == "recovering":
+        return f"recovering: {failed}, but its newest {LATEST_ATTEMPTS} attempts succeeded"
+    return f"healthy: {failed}"
 
 
 def layout(flows: Flows) -> Graph:
@@ -234,7 +252,7 @@ def layout(flows: Flows) -> Graph:
         for flow in mine:
             y1 = rule_y[rule.pk] + RULE_H / 2
             y2 = target_y[flow.target.pk] + TARGET_H / 2
-            css = "failing" if flow.is_failing else ("active" if flow.rate_per_second else "")
+            css = flow.health if flow.health != "healthy" else ("active" if flow.rate_per_second else "")
             edges.append(
                 Edge(path=_curve(RULE_X + RULE_W, y1, TARGET_X, y2), width=_stroke(flow.rate_per_second), css=css)
             )

@@ -2,14 +2,14 @@
 
 from dashboard.eventsourcing import projection_runner
 from dashboard.models.streams import Replay
-from dashboard.roles import REDRIVE_PERMISSION
+from dashboard.roles import is_operator
 
 REPLAYS_LISTED = 50
 
 
 def can_operate(user) -> bool:
     """Rebuild, retry, skip and replay change what targets receive or read models hold: operators only."""
-    return user.has_perm(REDRIVE_PERMISSION)
+    return is_operator(user)
 
 
 def projections_context(user) -> dict:

@@ -14,13 +14,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard import broadcast
+from dashboard import broadcast, schema_validation
 from dashboard.bulk_insert import insert_rows
-from dashboard.delivery import transport
+from dashboard.delivery.handover import hand_over
 from dashboard.delivery.routing import plan_deliveries
 from dashboard.ids import new_event_id
 from dashboard.models import Delivery, Event
+from dashboard.patterns import PatternTooComplex
 from dashboard.timestamps import parse_utc_timestamp
+from dashboard.tracing import trace_context
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,9 @@ class EventDraft:
     aggregate_type: str | None = None
     aggregate_id: str | None = None
     version: int | None = None
+    traceparent: str = ""
+    tracestate: str = ""
+    attributes: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -65,26 +70,34 @@ class InvalidEntry(ValueError):
         self.code = code
 
 
-def json_depth(value: object) -> int:
-    """Nesting depth of a parsed JSON value, without recursion (the input is untrusted).
+def check_nesting(value: object, limit: int) -> None:
+    """Refuse a parsed JSON value that nests deeper than `limit` levels or holds the NUL character.
 
-    It also refuses the NUL character in any key or string: PostgreSQL cannot store it in text or jsonb,
-    so accepting it would turn a bad entry into a failed batch.
+    It walks level by level, without recursion (the input is untrusted), and stops at the first level past
+    the limit, so it is safe before anything serialises the value: orjson gives up at 255 levels with a
+    TypeError, which must stay an entry error. NUL is refused in any key or string because PostgreSQL cannot
+    store it in text or jsonb, so accepting it would turn a bad entry into a failed batch.
     """
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            deepest = max(deepest, depth)
-            for key, child in node.items():
-                _refuse_nul(key)
-                stack.append((child, depth + 1))
-        elif isinstance(node, list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in node)
-        elif isinstance(node, str):
-            _refuse_nul(node)
-    return deepest
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            raise InvalidEntry(f"entry nests deeper than {limit} levels")
+        children: list[object] = []
+        for node in level:
+            if isinstance(node, dict):
+                for key in node:
+                    _refuse_nul(key)
+                children.extend(node.values())
+            else:
+                children.extend(node)
+        level = []
+        for child in children:
+            if isinstance(child, str):
+                _refuse_nul(child)
+            elif isinstance(child, dict | list):
+                level.append(child)
 
 
 def _refuse_nul(text: str) -> None:
@@ -122,19 +135,19 @@ def parse_entry(entry: object, *, default_bus: str = "default") -> EventDraft:
     limits = settings.EVENTHUB
     if not isinstance(entry, dict):
         raise InvalidEntry("each entry must be a JSON object")
+    check_nesting(entry, limits["MAX_JSON_DEPTH"])
     size = len(orjson.dumps(entry))
     if size > limits["MAX_ENTRY_BYTES"]:
         raise InvalidEntry(
             f"entry is {size} bytes; the limit is {limits['MAX_ENTRY_BYTES']} bytes", code="EntryTooLarge"
         )
-    if json_depth(entry) > limits["MAX_JSON_DEPTH"]:
-        raise InvalidEntry(f"entry nests deeper than {limits['MAX_JSON_DEPTH']} levels")
     detail = entry.get("detail", {})
     if not isinstance(detail, dict):
         raise InvalidEntry('"detail" must be a JSON object', code="MalformedDetail")
     resources = entry.get("resources", [])
     if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
         raise InvalidEntry('"resources" must be a list of strings')
+    traceparent, tracestate = trace_context(entry.get("traceparent"), entry.get("tracestate"))
     return EventDraft(
         source=_text(entry, "source", required=True),
         detail_type=_text(entry, "detail-type", required=True),
@@ -146,6 +159,8 @@ def parse_entry(entry: object, *, default_bus: str = "default") -> EventDraft:
         trace_header=_text(entry, "trace-header", limit=500),
         correlation_id=_text(entry, "correlation-id", limit=128),
         causation_id=_text(entry, "causation-id", limit=128),
+        traceparent=traceparent,
+        tracestate=tracestate,
     )
 
 
@@ -158,21 +173,39 @@ def publish_batches(batches: list[list[object]], *, default_bus: str = "default"
     """Validate several requests' batches and store every valid entry in one transaction (group commit).
 
     Each batch gets its own results, as if published alone; one commit for all of them is what lets a
-    busy server take many small requests for the price of one.
+    busy server take many small requests for the price of one. An entry is a native-API object, or a draft
+    an API adapter already validated with `parse_entry` (CloudEvents).
     """
     results: list[list[EntryResult | None]] = []
     drafts: list[EventDraft] = []
+    schemas = schema_validation.schema_check()  # None unless some schema validates events
     for entries in batches:
         answers: list[EntryResult | None] = []
         for entry in entries:
             try:
-                drafts.append(parse_entry(entry, default_bus=default_bus))
+                draft = entry if isinstance(entry, EventDraft) else parse_entry(entry, default_bus=default_bus)
+                drafts.append(schemas.check(draft) if schemas else draft)
                 answers.append(None)
-            except InvalidEntry as error:
+            except (InvalidEntry, schema_validation.EntryBreaksSchema) as error:
                 answers.append(EntryResult(error_code=error.code, error_message=str(error)))
         results.append(answers)
-    stored_ids = iter(store_events(drafts)) if drafts else iter(())
-    return [[answer or EntryResult(event_id=next(stored_ids)) for answer in answers] for answers in results]
+    try:
+        stored = [EntryResult(event_id=event_id) for event_id in store_events(drafts)] if drafts else []
+    except PatternTooComplex:
+        stored = [_store_alone(draft) for draft in drafts]
+    if schemas:
+        schemas.record()
+    outcomes = iter(stored)
+    return [[answer or next(outcomes) for answer in answers] for answers in results]
+
+
+def _store_alone(draft: EventDraft) -> EntryResult:
+    """Rare path: some event of the group could not be routed within the matching budget (see
+    dashboard.patterns.budget). Each draft is stored on its own so that only that event is refused."""
+    try:
+        return EntryResult(event_id=store_events([draft])[0])
+    except PatternTooComplex as error:
+        return EntryResult(error_code="PatternTooComplex", error_message=f"The event is too complex to route: {error}")
 
 
 def store_events(drafts: list[EventDraft]) -> list[str]:
@@ -232,6 +265,9 @@ def _insert(drafts: list[tuple[str, EventDraft]]) -> list[Event]:
             account=limits["ACCOUNT"],
             region=limits["REGION"],
             trace_header=draft.trace_header,
+            traceparent=draft.traceparent,
+            tracestate=draft.tracestate,
+            attributes=draft.attributes,
             correlation_id=draft.correlation_id,
             causation_id=draft.causation_id,
             aggregate_type=draft.aggregate_type,
@@ -243,10 +279,11 @@ def _insert(drafts: list[tuple[str, EventDraft]]) -> list[Event]:
     insert_rows(events)
     deliveries = plan_deliveries(events)
     insert_rows(deliveries)
-    transaction.on_commit(lambda: _after_commit(events, deliveries))
+    # Robust: once committed, the events are acknowledged whatever the hand-off does (the sweeper recovers a
+    # lost one). So storing raises only if nothing committed, and group commit can retry without duplicates.
+    transaction.on_commit(lambda: _after_commit(events, deliveries), robust=True)
     return events
 
 
 def _after_commit(events: list[Event], deliveries: list[Delivery]) -> None:
-    transport.enqueue([d.id for d in deliveries])
-    broadcast.events_stored(events)
+    hand_over([d.id for d in deliveries], then=lambda: broadcast.events_stored(events))

@@ -1,11 +1,13 @@
-"""Who may do what on the dashboard. Any signed-in user may look; changing dead letters (redrive,
-purge) needs the `dashboard.redrive_delivery` permission, which the "operators" group carries.
+"""Who may do what on the dashboard. Any signed-in user may look; changing anything (redrive and purge
+dead letters, replays and rebuilds, rules, targets and API keys) needs the `dashboard.redrive_delivery`
+permission, which the "operators" group carries: one role, one check (`is_operator`).
 
 The group is made after every `migrate` (no data migration), so a fresh install has it and an admin
 only has to put people in it.
 """
 
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import PermissionDenied
 
 OPERATORS_GROUP = "operators"
 REDRIVE_PERMISSION = "dashboard.redrive_delivery"
@@ -19,3 +21,13 @@ def ensure_operator_group(**kwargs) -> Group:
     if permission is not None:
         group.permissions.add(permission)
     return group
+
+
+def is_operator(user) -> bool:
+    return user.has_perm(REDRIVE_PERMISSION)
+
+
+def require_operator(user) -> None:
+    """Raise PermissionDenied (a 403 page) unless `user` has the operator role."""
+    if not is_operator(user):
+        raise PermissionDenied("This needs the operator role (the operators group).")

@@ -10,4 +10,5 @@ websocket_urlpatterns = [
     path("ws/stream/", consumers_streams.StreamTimelineConsumer.as_asgi(), name="ws-stream"),
     path("ws/projections/", consumers_streams.ProjectionsConsumer.as_asgi(), name="ws-projections"),
     path("ws/replays/", consumers_streams.ReplaysConsumer.as_asgi(), name="ws-replays"),
+    path("ws/schemas/", consumers.SchemasConsumer.as_asgi(), name="ws-schemas"),
 ]

@@ -6,21 +6,25 @@ events and attempts by a scan of their newest rows (their integer keys grow with
 """
 
 import math
+import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import redis
 from django.db.models import Count, Max
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from dashboard.delivery import heartbeat, transport
 from dashboard.models import Delivery, DeliveryAttempt, Event, Rule, Target
 
 RATE_WINDOW = timedelta(seconds=60)  # "events/s" means: over the last minute
 SERIES_MINUTES = 15  # sparklines show the last 15 minutes, one point a minute
-FAILING_MINUTES = 5  # a target is "failing" when, over these last minutes, ...
-FAILING_RATIO = 0.2  # ... at least this share of its attempts failed (one failure in a hundred stays green)
+FAILING_MINUTES = 5  # a target's health is judged over these last minutes: when ...
+FAILING_RATIO = 0.2  # ... at least this share of its attempts failed (one failure in a hundred stays healthy), ...
+LATEST_ATTEMPTS = 3  # ... it is failing while any of its newest attempts failed, recovering once they all succeeded
 LATENCY_WINDOW = timedelta(minutes=5)
 LATENCY_SAMPLE = 2_000  # newest successful deliveries used for the p99
 # Events and attempts have no index on their timestamps; their keys grow with time, so the newest this-many
@@ -45,7 +49,11 @@ class Headline:
     deliveries_per_second: float
     backlog: int
     dead_letters: int
+    # Publish → delivery of deliveries in their first round: a redrive or a replay re-sends an old event,
+    # and counting from its original publish would report the outage, not the bus.
     p99_latency_ms: float | None
+    redrives_delivered: int = 0  # over LATENCY_WINDOW
+    p99_redrive_latency_ms: float | None = None  # redrive → delivery
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,21 @@ class TargetFlow:
     failures: tuple[int, ...]  # failed attempts per whole minute, oldest first
     recent_failed: int = 0  # attempts over the last FAILING_MINUTES, the current one included
     recent_attempts: int = 0
+    latest_failed: bool = False  # any of its LATEST_ATTEMPTS newest attempts failed
+
+    @property
+    def health(self) -> str:
+        """`paused` (its deliveries wait for a probe to succeed), `failing` (it fails now), `recovering` (it
+        failed lately but its newest attempts succeed) or `healthy`."""
+        if self.target.is_paused:
+            return "paused"
+        if not (self.recent_failed > 0 and self.recent_failed >= FAILING_RATIO * self.recent_attempts):
+            return "healthy"
+        return "failing" if self.latest_failed else "recovering"
 
     @property
     def is_failing(self) -> bool:
-        return self.recent_failed > 0 and self.recent_failed >= FAILING_RATIO * self.recent_attempts
+        return self.health == "failing"
 
 
 @dataclass(frozen=True)
@@ -99,23 +118,32 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+def _latencies(delivered, start_field: str) -> list[float]:
+    """Milliseconds from `start_field` to completion of the newest LATENCY_SAMPLE deliveries in `delivered`."""
+    samples = delivered.order_by("-updated_at").values_list("completed_at", "updated_at", start_field)
+    return [
+        ((done or updated) - start).total_seconds() * 1000
+        for done, updated, start in samples[:LATENCY_SAMPLE]
+        if start is not None
+    ]
+
+
 def headline(now: datetime | None = None) -> Headline:
     now = now or timezone.now()
     since = now - RATE_WINDOW
     events = _newest(Event, since=since, time_field="received_at").count()
     delivered = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=since).count()
-    samples = (
-        Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=now - LATENCY_WINDOW)
-        .order_by("-updated_at")
-        .values_list("completed_at", "updated_at", "event__received_at")[:LATENCY_SAMPLE]
-    )
-    latencies = [((done or updated) - received).total_seconds() * 1000 for done, updated, received in samples]
+    lately = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, updated_at__gte=now - LATENCY_WINDOW)
+    first_round = _latencies(lately.filter(redrive_count=0, replay_name=""), "event__received_at")
+    redriven = _latencies(lately.filter(redrive_count__gt=0), "redriven_at")
     return Headline(
         events_per_second=events / RATE_WINDOW.total_seconds(),
         deliveries_per_second=delivered / RATE_WINDOW.total_seconds(),
         backlog=Delivery.objects.filter(state__in=Delivery.ACTIVE_STATES).count(),
         dead_letters=Delivery.objects.filter(state=Delivery.State.DEAD, dead_lettered=True).count(),
-        p99_latency_ms=percentile(latencies, 0.99),
+        p99_latency_ms=percentile(first_round, 0.99),
+        redrives_delivered=len(redriven),
+        p99_redrive_latency_ms=percentile(redriven, 0.99),
     )
 
 
@@ -175,6 +203,7 @@ def flows(now: datetime | None = None) -> Flows:
         .values_list("target_id", "n")
     )
     rules = list(Rule.objects.order_by("bus", "name"))
+    latest_failed = _latest_failed([t for t, (n, total) in recent.items() if n and n >= FAILING_RATIO * total])
     targets = [
         TargetFlow(
             target=target,
@@ -183,6 +212,7 @@ def flows(now: datetime | None = None) -> Flows:
             failed=failed.get(target.id, 0),
             recent_failed=recent[target.id][0] if target.id in recent else 0,
             recent_attempts=recent[target.id][1] if target.id in recent else 0,
+            latest_failed=latest_failed.get(target.id, False),
             dead=dead.get(target.id, 0),
             series=tuple(planned.get(target.id, [0] * SERIES_MINUTES)),
             failures=tuple(failures.get(target.id, [0] * SERIES_MINUTES)),
@@ -211,6 +241,19 @@ def flows(now: datetime | None = None) -> Flows:
     return Flows(headline=headline(now), rules=rules, targets=targets, sources=sources)
 
 
+def _latest_failed(target_ids: list[int]) -> dict[int, bool]:
+    """For targets that failed often lately: did any of their LATEST_ATTEMPTS newest attempts fail?
+    One indexed query each, and only for those targets (a healthy bus asks nothing)."""
+    return {
+        target_id: not all(
+            DeliveryAttempt.objects.filter(target_id=target_id)
+            .order_by("-started_at")
+            .values_list("succeeded", flat=True)[:LATEST_ATTEMPTS]
+        )
+        for target_id in target_ids
+    }
+
+
 def rule_match_counts(*, since: datetime) -> dict[int, int]:
     """Events each rule matched since `since` (counted from the deliveries it planned)."""
     return dict(
@@ -220,3 +263,14 @@ def rule_match_counts(*, since: datetime) -> dict[int, int]:
         .annotate(n=Count("event_id", distinct=True))
         .values_list("rule_id", "n")
     )
+
+
+def workers_up() -> list[str] | None:
+    """Names of the dispatch workers whose heartbeat is recent, sorted; None when Redis does not answer."""
+    try:
+        names = transport.client().zrangebyscore(
+            heartbeat.workers_key(), time.time() - heartbeat.UP_WITHIN_SECONDS, "+inf"
+        )
+    except redis.RedisError:
+        return None
+    return sorted(name.decode() for name in names)

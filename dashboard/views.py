@@ -7,12 +7,13 @@ includes from templates/dashboard/partials/, so a live update and a fresh page a
 import json
 import uuid
 from datetime import timedelta
+from functools import cache
 
 from asgiref.sync import sync_to_async
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.contrib.staticfiles import finders
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -22,12 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from dashboard import browsing, flowgraph, stats, triage
 from dashboard.api import aws
+from dashboard.audit import Action, record_audit
 from dashboard.browsing import EventFilter
 from dashboard.consumers import ROWS_KEPT
 from dashboard.delivery import redrive
 from dashboard.models import Delivery, Event, Rule, Target
-from dashboard.patterns import InvalidPattern, explain
-from dashboard.roles import REDRIVE_PERMISSION
+from dashboard.patterns import InvalidEvent, InvalidPattern, PatternTooComplex, evaluate_pattern
+from dashboard.roles import REDRIVE_PERMISSION, is_operator, require_operator
 
 WINDOW_LABELS = [("15m", "Last 15 minutes"), ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")]
 SAMPLE_EVENT = {
@@ -57,9 +59,26 @@ async def root(request: HttpRequest) -> HttpResponse:
     return await sync_to_async(_overview)(request)
 
 
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers and tools ask for whatever the page links (the pages link the SVG)."""
+    return HttpResponse(_favicon_bytes(), content_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})
+
+
+@cache
+def _favicon_bytes() -> bytes:
+    with open(finders.find("favicon.ico"), "rb") as icon:
+        return icon.read()
+
+
 def _overview(request: HttpRequest) -> HttpResponse:
     flows = stats.flows()
-    context = {"flows": flows, "graph": flowgraph.layout(flows), "target_rows": flowgraph.target_rows(flows)}
+    context = {
+        "flows": flows,
+        "graph": flowgraph.layout(flows),
+        "target_rows": flowgraph.target_rows(flows),
+        "failing_minutes": stats.FAILING_MINUTES,
+    }
     template = "dashboard/partials/overview_live.html" if request.htmx else "dashboard/overview.html"
     return render(request, template, context)
 
@@ -127,6 +146,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
         {
             "rows": [{"rule": rule, "matched": matched.get(rule.pk, 0)} for rule in rules],
             "rule_admin": admin.site.is_registered(Rule),
+            "can_operate": is_operator(request.user),
         },
     )
 
@@ -151,6 +171,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "deliveries": deliveries,
             "matched": stats.rule_match_counts(since=since).get(rule.pk, 0),
             "rule_admin": admin.site.is_registered(Rule),
+            "can_operate": is_operator(request.user),
         },
     )
 
@@ -171,6 +192,7 @@ def target_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "state_counts": [(state.value, state.label, counts.get(state.value, 0)) for state in states],
             "deliveries": Delivery.objects.filter(target=target).order_by("-id")[:50],
             "target_admin": admin.site.is_registered(Target),
+            "can_operate": is_operator(request.user),
         },
     )
 
@@ -213,9 +235,11 @@ def _try_pattern(event_text: str, pattern_text: str) -> dict:
     if not isinstance(event, dict):
         return {"event_error": "An event is a JSON object, such as an EventBridge envelope."}
     try:
-        return {"explanation": explain(pattern_text, event).to_dict()}
-    except InvalidPattern as error:
+        return {"explanation": evaluate_pattern(pattern_text, event).to_dict()}
+    except (InvalidPattern, PatternTooComplex) as error:
         return {"pattern_error": error}
+    except InvalidEvent as error:
+        return {"event_error": str(error)}
 
 
 def _parsed_or_text(pattern_text: str) -> object:
@@ -254,8 +278,7 @@ _CARRIED_FIELDS = ("scope", "group", "target", "rule", "error", "status", "windo
 
 
 def _require_redrive(request: HttpRequest) -> None:
-    if not request.user.has_perm(REDRIVE_PERMISSION):
-        raise PermissionDenied("Redrive and purge need the operator role.")
+    require_operator(request.user)
 
 
 def _selection(request: HttpRequest):
@@ -263,6 +286,15 @@ def _selection(request: HttpRequest):
     triage_filter = triage.TriageFilter.from_query(request.POST)
     carried = [(name, value) for name in _CARRIED_FIELDS for value in request.POST.getlist(name)]
     return triage.selection(triage_filter, request.POST), carried
+
+
+def _described(carried: list[tuple[str, str]]) -> str:
+    """The selection in words, for the audit log: the filter fields, and how many rows were ticked."""
+    ticked = sum(name == "selected" for name, _ in carried)
+    named = [f"{name}={value}" for name, value in carried if name != "selected" and value]
+    if ticked:
+        named.append(f"{ticked} ticked")
+    return "dead letters" + (f" ({', '.join(named)})" if named else "")
 
 
 def _notice(request: HttpRequest, message: str, tone: str = "accent") -> HttpResponse:
@@ -283,6 +315,8 @@ def dlq_redrive(request: HttpRequest) -> HttpResponse:
         return render(request, "dashboard/partials/dlq_confirm.html", context)
     rate = request.POST.get("rate", "")
     result = redrive.redrive_dead_letters(chosen, user=request.user, rate=float(rate) if rate.isdigit() else None)
+    detail = {"skipped": result.skipped}
+    record_audit(Action.REDRIVE, _described(carried), user=request.user, count=result.redriven, detail=detail)
     token = uuid.uuid4().hex
     request.session[f"redrive:{token}"] = {
         "ids": [str(delivery_id) for delivery_id in result.ids[:PROGRESS_TRACKED]],
@@ -331,6 +365,7 @@ def dlq_purge(request: HttpRequest) -> HttpResponse:
             request, "dashboard/partials/dlq_confirm.html", {"action": "purge", "count": count, "carried": carried}
         )
     purged = redrive.purge_dead_letters(chosen, user=request.user)
+    record_audit(Action.PURGE, _described(carried), user=request.user, count=purged)
     return _notice(request, f"Purged {purged} dead letter{'s' if purged != 1 else ''}.", "good")
 
 

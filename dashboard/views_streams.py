@@ -13,7 +13,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from dashboard.audit import PROJECTION_ACTIONS, Action, record_audit
 from dashboard.eventsourcing import projection_runner
 from dashboard.eventsourcing.projections import UnknownProjection
 from dashboard.eventsourcing.replay import (
@@ -27,7 +29,7 @@ from dashboard.eventsourcing.replay import (
 from dashboard.eventsourcing.streams import InvalidStream, StreamName
 from dashboard.eventsourcing.timeline import MAX_SHOWN, StreamTimeline, recent_streams
 from dashboard.models import Target
-from dashboard.models.streams import Archive
+from dashboard.models.streams import Archive, Replay
 
 from .pages_streams import can_operate, projections_context, replays_context
 
@@ -94,9 +96,11 @@ def projection_action(request: HttpRequest, name: str, action: str) -> HttpRespo
     if action not in actions:
         raise Http404(f"no action {action!r}")
     try:
-        actions[action](name)
+        acted = actions[action](name)
     except UnknownProjection as error:
         raise Http404(str(error)) from None
+    if acted is not False:  # a skip finds nothing to skip when the projection is not stopped
+        record_audit(PROJECTION_ACTIONS[action], f"projection {name}", user=request.user)
     if request.htmx:
         return render(request, "dashboard/streams/partials/projection_rows.html", projections_context(request.user))
     return redirect("streams:projections")
@@ -139,6 +143,14 @@ def _spec_input(form: dict) -> dict:
     }
 
 
+def _check_new_name(name: str) -> None:
+    """Refuse at Preview what Start would refuse, so the operator fixes the name before confirming."""
+    if not REPLAY_NAME.match(name):
+        raise InvalidReplay("A replay name is 1-64 letters, digits, '-' or '_'.")
+    if Replay.objects.filter(name=name).exists():
+        raise InvalidReplay(f"A replay named {name!r} exists already: choose another name.")
+
+
 def _rate(form: dict) -> float:
     try:
         return float(form["rate_per_second"] or "100")
@@ -153,6 +165,7 @@ def replay_preview(request: HttpRequest) -> HttpResponse:
     _require_operator(request)
     form = _replay_form(request)
     try:
+        _check_new_name(form["name"])
         spec = parse_spec(_spec_input(form))
         _rate(form)
         counted = preview(spec)
@@ -166,11 +179,13 @@ def replay_preview(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def replay_start(request: HttpRequest) -> HttpResponse:
+    """The confirmation's Start button (htmx): a refusal answers an error fragment in the confirmation,
+    success sends the browser to the replay's row on the live list."""
     _require_operator(request)
     form = _replay_form(request)
     ceiling = request.POST.get("position_ceiling", "")
     try:
-        start_replay(
+        replay = start_replay(
             form["name"],
             parse_spec(_spec_input(form)),
             rate_per_second=_rate(form),
@@ -179,8 +194,18 @@ def replay_start(request: HttpRequest) -> HttpResponse:
             user=request.user,
         )
     except InvalidReplay as error:
+        if request.htmx:
+            return render(request, "dashboard/streams/partials/replay_start_error.html", {"error": str(error)})
         return _replay_page(request, form, str(error), status=400)
-    return redirect(reverse("streams:replays") + f"#replay-{form['name']}")
+    record_audit(
+        Action.REPLAY_START,
+        f"replay {replay.name}",
+        user=request.user,
+        count=replay.events_total,
+        detail={"bus": replay.bus, "rate_per_second": replay.rate_per_second, "target_ids": replay.target_ids},
+    )
+    url = reverse("streams:replays") + f"#replay-{replay.name}"
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required
@@ -189,7 +214,8 @@ def replay_cancel(request: HttpRequest, name: str) -> HttpResponse:
     _require_operator(request)
     if not REPLAY_NAME.match(name):
         raise Http404("no replay by that name")
-    cancel_replay(name)
+    if cancel_replay(name):
+        record_audit(Action.REPLAY_CANCEL, f"replay {name}", user=request.user)
     if request.htmx:
         return render(request, "dashboard/streams/partials/replay_rows.html", replays_context(request.user))
     return redirect("streams:replays")

@@ -13,14 +13,20 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from dashboard.api.fastpath import PublishFastPath, PublishHandler, skip_twisted_form_parsing  # noqa: E402
+from dashboard.health import HealthProbes  # noqa: E402
+from dashboard.log_redaction import redact_daphne_access_log  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
+from dashboard.tracing import start_from_settings  # noqa: E402
 
 skip_twisted_form_parsing()
+redact_daphne_access_log()
+start_from_settings("eventhub-web")
 
 application = ProtocolTypeRouter(
     {
         # Static files are served by the app itself so one Daphne process is the whole deployment.
-        "http": PublishFastPath(ASGIStaticFilesHandler(django_asgi_app), PublishHandler()),
+        # Probes are answered before anything else, so they stay cheap and need no Host or session.
+        "http": HealthProbes(PublishFastPath(ASGIStaticFilesHandler(django_asgi_app), PublishHandler())),
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

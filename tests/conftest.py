@@ -6,6 +6,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,14 @@ def fresh_routing():
     routing_cache.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def fresh_schema_validators():
+    """Schemas of an earlier test must not validate this test's events (the table is rechecked every 2 s)."""
+    from dashboard.schema_validation import forget_validators
+
+    forget_validators()
+
+
 @pytest.fixture
 def api_key(db):
     from dashboard.models import ApiKey
@@ -117,25 +127,34 @@ def subprocess_env(transactional_db) -> dict:
     return _subprocess_env()
 
 
-@pytest.fixture
-def live_daphne(subprocess_env):
-    """Daphne serving eventhub.asgi on a free port, against the test database; yields its base URL."""
+@contextmanager
+def daphne_server(env: dict, log: Path) -> Iterator[str]:
+    """Daphne serving eventhub.asgi on a free port with `env`; yields its base URL. It logs to a file, not a
+    pipe: a server that logs a lot would fill an unread pipe and stall."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "eventhub.asgi:application"],
-        cwd=ROOT,
-        env=subprocess_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "eventhub.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
     try:
         wait_for_port(port)
     except TimeoutError:
         process.kill()
-        raise AssertionError(process.stderr.read().decode()[-3000:]) from None
+        raise AssertionError(log.read_text(errors="replace")[-3000:]) from None
     yield f"http://127.0.0.1:{port}"
     process.terminate()
     try:
         process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def live_daphne(subprocess_env, tmp_path):
+    """Daphne against the test database, for one test."""
+    with daphne_server(subprocess_env, tmp_path / "daphne.log") as url:
+        yield url

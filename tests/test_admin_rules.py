@@ -75,10 +75,25 @@ def test_invalid_input_transformer_is_refused_on_its_field(admin_client):
     assert "must start with $" in inline_errors["input_transformer"][0]
 
 
-def test_python_target_must_name_an_importable_handler(admin_client):
-    response = admin_client.post(ADD_URL, _rule_form('{"source": ["a"]}', kind="python", url="", handler="no.such.fn"))
+def test_target_form_offers_the_registered_handlers_as_a_choice(admin_client):
+    page = admin_client.get(ADD_URL).content.decode()
+    assert '<select name="targets-0-handler"' in page
+    assert '<option value="dashboard.shop.orders.ship_new_order">' in page
+
+
+@pytest.mark.parametrize("handler", ["os.system", "no.such.fn"])
+def test_python_target_naming_an_unregistered_handler_is_refused(admin_client, handler):
+    form = _rule_form('{"source": ["a"]}', kind="python", url="", handler=handler)
+    response = admin_client.post(ADD_URL, form)
     inline_errors = response.context["inline_admin_formsets"][0].formset.errors[0]
-    assert "cannot import" in inline_errors["handler"][0]
+    assert f"{handler} is not one of the available choices" in inline_errors["handler"][0]
+    assert not Rule.objects.exists()
+
+
+def test_python_target_with_a_registered_handler_is_created(admin_client):
+    form = _rule_form('{"source": ["a"]}', kind="python", url="", handler="dashboard.shop.orders.ship_new_order")
+    assert admin_client.post(ADD_URL, form).status_code == 302
+    assert Rule.objects.get().targets.get().handler == "dashboard.shop.orders.ship_new_order"
 
 
 def test_change_form_has_the_pattern_preview_panel(admin_client):

@@ -78,7 +78,7 @@ def test_boto3_unknown_key_is_unrecognized(live_daphne, transactional_db):
 def test_unknown_operation_is_an_aws_error_not_a_500(live_daphne, credentials):
     client = events_client(live_daphne, *credentials)
     with pytest.raises(ClientError) as raised:
-        client.list_rules()
+        client.list_partner_event_sources(NamePrefix="aws.partner")
     assert raised.value.response["Error"]["Code"] == "UnknownOperationException"
 
 

@@ -31,9 +31,16 @@ def bearer(pair: tuple[str, str]) -> str:
     return f"Bearer {pair[0]}:{pair[1]}"
 
 
-def post(url: str, body: bytes, authorization: str | None, content_type: str = "application/json", query: str = ""):
+def post(
+    url: str,
+    body: bytes,
+    authorization: str | None,
+    content_type: str = "application/json",
+    query: str = "",
+    path: str = "/api/v1/events",
+):
     headers = {"Content-Type": content_type} | ({"Authorization": authorization} if authorization else {})
-    request = urllib.request.Request(f"{url}/api/v1/events{query}", data=body, headers=headers)
+    request = urllib.request.Request(f"{url}{path}{query}", data=body, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
@@ -63,6 +70,35 @@ def test_live_2000_level_nesting_is_a_400(live_daphne, keys):
     status, answer = post(live_daphne, body, bearer(keys["writer"]))
     assert status == 400
     assert answer["error"]["code"] == "InvalidJson"
+
+
+def arrays(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# orjson parses up to 1,024 levels but serialises only up to 254. Bodies nesting 255 to 1,024 levels in all
+# once answered 500: the entry's size was measured by serialising it, before its depth was checked.
+ORJSON_GAP = [255, 500, 1024]
+
+
+@pytest.mark.parametrize("depth", ORJSON_GAP)
+def test_live_nesting_orjson_parses_but_cannot_serialise_is_an_entry_error(live_daphne, keys, depth):
+    body = f'{{"source": "a", "detail-type": "b", "detail": {{"x": {arrays(depth - 2)}}}}}'.encode()
+    status, answer = post(live_daphne, body, bearer(keys["writer"]))
+    assert status == 400
+    assert answer["entries"][0]["error_code"] == "InvalidArgument"
+    assert "nests deeper than 64 levels" in answer["entries"][0]["error_message"]
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.parametrize("depth", [255, 500, 1022])  # the entry's depth: the body adds two levels
+def test_live_stream_append_nesting_orjson_cannot_serialise_is_a_400(live_daphne, keys, depth):
+    body = f'{{"events": [{{"detail-type": "b", "detail": {{"x": {arrays(depth - 2)}}}}}]}}'.encode()
+    status, answer = post(live_daphne, body, bearer(keys["writer"]), path="/api/v1/streams/Order/o-1/events")
+    assert status == 400
+    assert answer["error"]["code"] == "InvalidArgument"
+    assert "events[0]: entry nests deeper than 64 levels" in answer["error"]["message"]
+    assert Event.objects.count() == 0
 
 
 def test_live_invalid_utf8_is_a_400(live_daphne, keys):
@@ -160,6 +196,18 @@ def test_aws_2000_level_nested_detail_is_malformed_detail(live_daphne, keys):
     nested = '{"x": ' + "[" * 2000 + "]" * 2000 + "}"
     answer = events_client(live_daphne, keys["writer"]).put_events(Entries=[aws_entry(Detail=nested)])
     assert answer["Entries"][0]["ErrorCode"] == "MalformedDetail"
+    assert Event.objects.count() == 0
+
+
+@pytest.mark.parametrize("depth", ORJSON_GAP)
+def test_aws_detail_nesting_orjson_cannot_serialise_is_an_entry_error(live_daphne, keys, depth):
+    detail = f'{{"x": {arrays(depth - 2)}}}'  # with the entry around it, `depth` levels in all
+    status, answer = signed_raw_post(
+        live_daphne, keys["writer"], json.dumps({"Entries": [aws_entry(Detail=detail)]}).encode()
+    )
+    assert status == 200
+    assert answer["FailedEntryCount"] == 1
+    assert answer["Entries"][0]["ErrorCode"] == "InvalidArgument"
     assert Event.objects.count() == 0
 
 

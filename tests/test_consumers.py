@@ -10,6 +10,7 @@ from django.test import Client
 
 from dashboard import broadcast, browsing, consumers
 from dashboard.consumers import DeadLetterConsumer, EventTailConsumer
+from dashboard.consumers_streams import ProjectionsConsumer
 from dashboard.delivery import redrive
 from eventhub.asgi import application
 
@@ -243,4 +244,51 @@ async def test_viewer_gets_rows_without_redrive_buttons():
     assert (await communicator.connect())[0]
     frames = await receive_frames(communicator, 2)
     assert all("data-redrive" not in frame and "Redrive" not in frame for frame in frames)
+    await communicator.disconnect()
+
+
+# Frames as the ASGI server hands them over, with the close code each deserves.
+GARBAGE_FRAMES = {
+    "binary": ({"bytes": b"\x00\xff"}, 1003),
+    "not-json": ({"text": "ack please"}, 1007),
+    "empty-text": ({"text": ""}, 1007),
+    "5000-deep-json": ({"text": "[" * 5000 + "]" * 5000}, 1007),
+}
+LIVE_SOCKETS = {
+    "event-tail": (EventTailConsumer, "/ws/events/"),
+    "projections": (ProjectionsConsumer, "/ws/projections/"),
+}
+
+
+async def close_code(communicator: WebsocketCommunicator) -> int:
+    """Skip the frames the page was sent until the socket closes; the code it closed with."""
+    while True:
+        message = await communicator.receive_output(timeout=3)
+        if message["type"] == "websocket.close":
+            return message["code"]
+
+
+@pytest.mark.parametrize("socket", LIVE_SOCKETS)
+@pytest.mark.parametrize("garbage", GARBAGE_FRAMES)
+async def test_garbage_frame_closes_the_socket_with_its_code_and_one_warning(socket, garbage, caplog):
+    consumer, path = LIVE_SOCKETS[socket]
+    frame, expected_code = GARBAGE_FRAMES[garbage]
+    communicator = WebsocketCommunicator(consumer.as_asgi(), path)
+    communicator.scope["user"] = await database_sync_to_async(make_viewer)()
+    assert (await communicator.connect())[0]
+    with caplog.at_level("WARNING", logger="dashboard.consumers"):
+        await communicator.send_input({"type": "websocket.receive", **frame})
+        assert await close_code(communicator) == expected_code
+    [warning] = [record for record in caplog.records if record.name == "dashboard.consumers"]
+    assert warning.levelname == "WARNING" and warning.exc_info is None and "\n" not in warning.getMessage()
+    await communicator.disconnect()
+
+
+async def test_json_that_is_not_a_known_message_is_ignored_and_the_socket_stays_open():
+    communicator = tail(await database_sync_to_async(make_viewer)())
+    assert (await communicator.connect())[0]
+    for content in ([1], "ack", {"action": 5}, {"action": "explode"}):
+        await communicator.send_json_to(content)
+    await database_sync_to_async(publish)(order(5))
+    assert len(await receive_rows(communicator)) == 1
     await communicator.disconnect()

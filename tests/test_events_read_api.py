@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dashboard.models import Event
+from dashboard.models import ApiKey, Event
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,21 @@ def test_filters_by_source_detail_type_and_time_window(client, auth_header):
 def test_bad_parameters_are_400_not_500(client, auth_header):
     for params in ({"limit": "lots"}, {"limit": 0}, {"cursor": "-1"}, {"since": "yesterday"}):
         assert client.get("/api/v1/events", params, **auth_header).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/events?bus=a%00b",
+        "/api/v1/events/a%00b",
+        "/api/v1/dead-letters?error=x%00",
+        "/api/v1/shop/orders?x%00=1",
+    ],
+)
+def test_a_nul_character_in_the_url_is_400_not_500(client, url):
+    key, secret = ApiKey.issue("nul", ["publish", "read", "admin"])
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {key.access_key_id}:{secret}")
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "InvalidRequest")
 
 
 def test_event_by_id(client, auth_header):

@@ -10,7 +10,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dashboard.models import ApiKey
@@ -48,6 +48,8 @@ plausible_entries = st.fixed_dictionaries(
         "Resources": st.lists(text, max_size=2),
     },
 )
+# A plausible entry with one member replaced by any JSON value: the wrong types reach the type checks.
+retyped_entries = st.tuples(plausible_entries, entry_keys, json_values).map(lambda t: t[0] | {t[1]: t[2]})
 put_events_bodies = st.fixed_dictionaries({"Entries": st.lists(entries | plausible_entries, max_size=12) | json_values})
 pattern_bodies = st.fixed_dictionaries({"EventPattern": text | json_values, "Event": text | json_values})
 targets = st.sampled_from(["AWSEvents.PutEvents", "AWSEvents.TestEventPattern", "AWSEvents.ListRules", "Nope"])
@@ -104,3 +106,27 @@ def test_any_signed_json_body_gets_a_documented_answer(client, signer, target, b
 @given(targets, st.binary(max_size=300))
 def test_any_signed_bytes_get_a_documented_answer(client, signer, target, body):
     assert_documented(signed_post(client, signer, target, body))
+
+
+def has_aws_types(entry: dict) -> bool:
+    """Every member present (not null) has the type the EventBridge API model gives it."""
+    present = {name: value for name, value in entry.items() if value is not None}
+    strings = ("Source", "DetailType", "Detail", "EventBusName", "TraceHeader")
+    time = present.get("Time", "")
+    resources = present.get("Resources", [])
+    return (
+        all(isinstance(present.get(name, ""), str) for name in strings)
+        and (isinstance(time, str) or (isinstance(time, int | float) and not isinstance(time, bool)))
+        and isinstance(resources, list)
+        and all(isinstance(resource, str) for resource in resources)
+    )
+
+
+@SETTINGS
+@given(st.lists(retyped_entries, min_size=1, max_size=10))
+def test_an_entry_is_stored_only_when_every_member_has_its_aws_type(client, signer, batch):
+    response = signed_post(client, signer, "AWSEvents.PutEvents", json.dumps({"Entries": batch}).encode())
+    assert_documented(response)
+    assume(response.status_code == 200)  # not when a lone surrogate made the body invalid JSON
+    for entry, result in zip(batch, json.loads(response.content)["Entries"], strict=True):
+        assert "EventId" not in result or has_aws_types(entry), (entry, result)

@@ -6,8 +6,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 
+from dashboard import publishing
 from dashboard.api.ingest import GroupCommit
 from dashboard.bulk_insert import insert_rows
 from dashboard.models import Delivery, Event, Rule, Target
@@ -144,3 +145,116 @@ def test_a_write_the_store_refuses_answers_503_and_stores_nothing(
     assert status == 503
     assert answer["error"]["code"] == "ServiceUnavailable"
     assert Event.objects.count() == 0
+
+
+# -- one request's bad input never changes another's answer -------------------------------------------
+
+
+def nested(depth: int) -> list:
+    """An array nesting `depth` levels, built without recursion."""
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def deep_entry(depth: int) -> dict:
+    """An entry nesting `depth` levels in all: the entry, its detail, then arrays."""
+    return {"source": "deep", "detail-type": "Deep", "detail": {"x": nested(depth - 2)}}
+
+
+# orjson parses up to 1,024 levels but serialises only up to 254: in between, a size check that serialised
+# the entry before checking its depth raised TypeError, and the whole request (and group) failed.
+@pytest.mark.parametrize("depth", [255, 500, 1024])
+@pytest.mark.django_db
+def test_an_entry_nested_past_what_orjson_serialises_is_an_entry_error(depth):
+    [answer] = publish_batches([[deep_entry(depth), entry(1)]])
+
+    assert [result.ok for result in answer] == [False, True]
+    assert answer[0].error_code == "InvalidArgument"
+    assert "nests deeper than 64 levels" in answer[0].error_message
+    assert Event.objects.get().detail == {"n": 1}
+
+
+@pytest.fixture
+def store_refuses_poison(transactional_db):
+    """The database itself refuses events with source "poison", as it would a row breaking a constraint."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "ALTER TABLE dashboard_event ADD CONSTRAINT test_no_poison CHECK (source <> 'poison') NOT VALID"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_no_poison BEFORE INSERT ON dashboard_event WHEN NEW.source = 'poison' "
+                "BEGIN SELECT RAISE(ABORT, 'poison'); END"
+            )
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE dashboard_event DROP CONSTRAINT test_no_poison")
+        else:
+            cursor.execute("DROP TRIGGER test_no_poison")
+
+
+def publish_as_one_group(executor: ThreadPoolExecutor, requests: list[list[dict]]) -> list:
+    """Publish requests through one GroupCommit, all waiting while its only writer thread is busy, so they
+    share a transaction; each answer is the request's results or the exception it heard."""
+    gate = threading.Event()
+    executor.submit(gate.wait)
+
+    async def together():
+        group_commit = GroupCommit(executor, writers=1)
+        answers = [asyncio.ensure_future(group_commit.publish(entries)) for entries in requests]
+        await asyncio.sleep(0)
+        gate.set()
+        return await asyncio.gather(*answers, return_exceptions=True)
+
+    return asyncio.run(together())
+
+
+def test_a_request_whose_rows_the_store_refuses_fails_alone(store_refuses_poison, single_writer):
+    requests = [[entry(n)] for n in range(5)]
+    requests.insert(3, [{"source": "poison", "detail-type": "Bad"}])
+
+    answers = publish_as_one_group(single_writer, requests)
+
+    assert isinstance(answers[3], IntegrityError)
+    good = [answer for n, answer in enumerate(answers) if n != 3]
+    assert all(result.ok for answer in good for result in answer)
+    assert sorted(Event.objects.values_list("detail__n", flat=True)) == [0, 1, 2, 3, 4]
+
+
+def test_a_hand_off_failing_after_commit_neither_fails_nor_repeats_the_group(
+    transactional_db, single_writer, monkeypatch
+):
+    def hand_off_bug(events, deliveries):
+        raise RuntimeError("a bug after commit")
+
+    monkeypatch.setattr(publishing, "_after_commit", hand_off_bug)
+
+    answers = publish_as_one_group(single_writer, [[entry(n)] for n in range(3)])
+
+    assert [[result.ok for result in answer] for answer in answers] == [[True]] * 3
+    assert sorted(Event.objects.values_list("detail__n", flat=True)) == [0, 1, 2]
+
+
+def test_producers_sharing_group_commits_with_bad_bodies_all_get_their_200(live_daphne, bearer):
+    deep = json.dumps(deep_entry(500)).encode()
+    statuses: dict[str, list[int]] = {"bad": [], "good": []}
+
+    def producer(kind: str, n: int) -> None:
+        for k in range(20):
+            body = deep if kind == "bad" else json.dumps(entry(100 * n + k)).encode()
+            statuses[kind].append(post(live_daphne, bearer, body)[0])
+
+    threads = [threading.Thread(target=producer, args=("bad", n)) for n in range(3)]
+    threads += [threading.Thread(target=producer, args=("good", n)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses["good"] == [200] * 160
+    assert statuses["bad"] == [400] * 60
+    assert Event.objects.count() == 160

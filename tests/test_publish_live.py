@@ -15,7 +15,7 @@ def post(
         f"{url}{path}", data=body, headers={"Authorization": bearer, "Content-Type": content_type}
     )
     try:
-        with urllib.request.urlopen(request) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())

@@ -66,6 +66,8 @@ def test_shipping_an_unknown_order_is_not_found():
         [{"sku": "a", "quantity": 1, "price": -1}],
         [{"sku": "a", "quantity": True, "price": 1}],
         [{"sku": "a", "quantity": 1, "price": "NaN"}],
+        [{"sku": "a", "quantity": 1, "price": 1e30}],
+        [{"sku": "a", "quantity": 1, "price": "1E+40"}],
     ],
 )
 def test_bad_items_are_refused(items):

@@ -136,3 +136,28 @@ def test_a_bad_stream_search_says_why_instead_of_failing(client):
     client.force_login(make_viewer())
     response = client.get("/streams/", {"type": "Or\x00der", "id": "x"})
     assert response.status_code == 200 and "aggregate type" in response.content.decode()
+
+
+def test_a_replay_name_in_use_is_refused_at_preview(client):
+    client.force_login(make_operator())
+    client.post("/replays/start", replay_form())
+    response = client.post("/replays/preview", replay_form())
+    assert response.status_code == 400
+    assert "A replay named &#x27;again&#x27; exists already: choose another name." in response.content.decode()
+    assert 'id="replay-confirm"' not in response.content.decode()
+
+
+def test_a_refused_start_answers_an_error_fragment_to_htmx(client):
+    client.force_login(make_operator())
+    client.post("/replays/start", replay_form())
+    response = client.post("/replays/start", replay_form(), HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200  # htmx swaps only 2xx answers into the confirmation
+    assert html.lstrip().startswith('<div class="notice notice-bad" role="alert"')
+    assert "exists already" in html and "<html" not in html
+
+
+def test_a_started_replay_sends_htmx_to_its_row_on_the_live_list(client):
+    client.force_login(make_operator())
+    response = client.post("/replays/start", replay_form(), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == "/replays/#replay-again"

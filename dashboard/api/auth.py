@@ -6,6 +6,7 @@ import time
 
 from django.http import HttpRequest
 
+from dashboard.log_redaction import CREDENTIAL_PARAMETERS
 from dashboard.models import ApiKey
 
 from . import ingest
@@ -37,8 +38,11 @@ def _stored_key(access_key_id: str) -> ApiKey | None:
 
 
 def secret_is_valid(key: ApiKey, secret: str) -> bool:
-    """`key.check_secret`, remembered: the digest takes a pure-Python SHA-256 pass per call."""
-    fingerprint = hashlib.sha256(f"{key.secret_digest}:{secret}".encode()).digest()
+    """`key.check_secret`, remembered: the digest takes a pure-Python SHA-256 pass per call.
+
+    The fingerprint covers the digests valid now, so when a rotated-out secret's grace ends, so does its memory.
+    """
+    fingerprint = hashlib.sha256(f"{':'.join(key.secret_digests())}:{secret}".encode()).digest()
     if hmac.compare_digest(_verified_secrets.get(key.access_key_id, b""), fingerprint):
         return True
     if not key.check_secret(secret):
@@ -49,9 +53,8 @@ def secret_is_valid(key: ApiKey, secret: str) -> bool:
 
 def reject_key_in_query(request: HttpRequest) -> None:
     """Keys in URLs end up in logs and browser history, so we refuse them outright."""
-    for name in ("api_key", "apikey", "key", "access_key_id", "secret", "token", "X-Amz-Credential"):
-        if name in request.GET:
-            raise ApiError(400, "KeyInQueryString", "Send the API key in the Authorization header, never in the URL.")
+    if any(name.strip().lower() in CREDENTIAL_PARAMETERS for name in request.GET):
+        raise ApiError(400, "KeyInQueryString", "Send the API key in the Authorization header, never in the URL.")
 
 
 async def authenticate(request: HttpRequest, scope: str) -> ApiKey:

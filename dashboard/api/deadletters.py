@@ -12,6 +12,7 @@ from datetime import datetime
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.audit import Action, record_audit
 from dashboard.delivery.redrive import (
     DeadLetterFilter,
     dead_letters,
@@ -136,6 +137,14 @@ def _actor(request: HttpRequest) -> str:
     return f"api:{request.api_key.access_key_id}"
 
 
+def _described(selection: list[uuid.UUID] | DeadLetterFilter) -> str:
+    """The selection in words, for the audit log."""
+    if isinstance(selection, list):
+        return f"dead letters ({len(selection)} ids)"
+    named = [f"{name}={value}" for name, value in vars(selection).items() if value not in (None, "")]
+    return "dead letters" + (f" ({', '.join(named)})" if named else "")
+
+
 @api_view(("GET",), scope="admin")
 async def list_dead_letters(request: HttpRequest) -> HttpResponse:
     """Newest deliveries first, with a cursor (the last id seen)."""
@@ -176,8 +185,14 @@ async def redrive(request: HttpRequest) -> HttpResponse:
         raise ApiError(
             400, "InvalidParameter", f"'rate' must be a number of deliveries per second, 0 < rate <= {MAX_RATE:g}."
         )
-    call = sync_to_async(lambda: redrive_dead_letters(_selected(selection), actor=_actor(request), rate=rate))
-    result = await asyncio.shield(call())
+
+    def run():
+        result = redrive_dead_letters(_selected(selection), actor=_actor(request), rate=rate)
+        detail = {"skipped": result.skipped}
+        record_audit(Action.REDRIVE, _described(selection), actor=_actor(request), count=result.redriven, detail=detail)
+        return result
+
+    result = await asyncio.shield(sync_to_async(run)())
     return json_response({"redriven": result.redriven, "skipped": result.skipped})
 
 
@@ -191,5 +206,10 @@ async def dry_run(request: HttpRequest) -> HttpResponse:
 @api_view(("POST",), scope="admin")
 async def purge(request: HttpRequest) -> HttpResponse:
     selection = _selection(read_json_body(request))
-    call = sync_to_async(lambda: purge_dead_letters(_selected(selection), actor=_actor(request)))
-    return json_response({"purged": await asyncio.shield(call())})
+
+    def run() -> int:
+        purged = purge_dead_letters(_selected(selection), actor=_actor(request))
+        record_audit(Action.PURGE, _described(selection), actor=_actor(request), count=purged)
+        return purged
+
+    return json_response({"purged": await asyncio.shield(sync_to_async(run)())})

@@ -5,7 +5,9 @@ per sync-style middleware), the request_started and request_finished signals (a 
 two tasks and URL resolution; together more than storing the events. The API authenticates with keys
 and needs no session, CSRF or messages, so `POST /api/v1/events`, stream appends and the EventBridge
 endpoint go from here to the same views the full stack uses; everything else goes through the full stack. Their
-database work runs on the ingest pool (see ingest.py), which closes its own connections.
+database work runs on the ingest pool (see ingest.py), which closes its own connections. What the full stack
+enforces for every request still holds here: the host must be in ALLOWED_HOSTS, and SecurityMiddleware
+redirects plain HTTP when HTTPS is required and adds its headers (called directly: it does no I/O).
 """
 
 import io
@@ -13,12 +15,15 @@ import logging
 import re
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
-from django.http import HttpResponse
+from django.core.handlers.exception import response_for_exception
+from django.http import HttpRequest, HttpResponse
+from django.middleware.security import SecurityMiddleware
 
 from dashboard.csp import POLICY
 
-from . import aws, native, streams
+from . import aws, cloudevents, native, streams
 from .errors import ApiError, error_response
 from .ingest import use_ingest_pool
 
@@ -32,13 +37,16 @@ STREAM_APPEND = re.compile(r"/api/v1/streams/(?P<aggregate_type>[^/]+)/(?P<aggre
 def is_publish_request(scope: dict) -> bool:
     if scope["type"] != "http" or scope["method"] != "POST":
         return False
-    if scope["path"] == "/api/v1/events" or STREAM_APPEND.fullmatch(scope["path"]):
+    if scope["path"] in ("/api/v1/events", "/api/v1/cloudevents") or STREAM_APPEND.fullmatch(scope["path"]):
         return True
     return scope["path"] == "/" and any(name == b"x-amz-target" for name, _ in scope["headers"])
 
 
 class PublishHandler:
     """ASGI app for publish requests: read the body, call the view, send its response."""
+
+    def __init__(self) -> None:
+        self._security = SecurityMiddleware(_respond)
 
     async def __call__(self, scope, receive, send) -> None:
         use_ingest_pool()
@@ -48,7 +56,17 @@ class PublishHandler:
         request = ASGIRequest(scope, io.BytesIO(body))
         # The size read, not the size declared: a body over the limit is refused by the view in its API's shape.
         request.META["CONTENT_LENGTH"] = str(len(body))
-        await _send(await _respond(request), send)
+        response = self._refusal(request) or await _respond(request)
+        await _send(self._security.process_response(request, response), send)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+        """The full stack's answer when it would not call the view: a host outside ALLOWED_HOSTS is a 400
+        (logged as Django logs it), and plain HTTP is redirected when SECURE_SSL_REDIRECT is on."""
+        try:
+            request.get_host()
+            return self._security.process_request(request)
+        except DisallowedHost as error:
+            return response_for_exception(request, error)
 
 
 async def _read_body(receive) -> bytes | None:
@@ -70,6 +88,8 @@ async def _respond(request: ASGIRequest) -> HttpResponse:
     try:
         if request.path == "/api/v1/events":
             return await native.publish_events(request)
+        if request.path == "/api/v1/cloudevents":
+            return await cloudevents.publish_cloudevents(request)
         if stream := STREAM_APPEND.fullmatch(request.path):
             return await streams.append_events(request, **stream.groupdict())
         return await aws.handle(request)
@@ -79,7 +99,6 @@ async def _respond(request: ASGIRequest) -> HttpResponse:
 
 
 async def _send(response: HttpResponse, send) -> None:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Content-Security-Policy", POLICY)
     response.headers["Content-Length"] = str(len(response.content))
     headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]

@@ -3,14 +3,17 @@
 Requests on the publish fast path (see fastpath.py) are stored by group commit: a request that arrives
 while earlier ones are being written waits for the next transaction, which takes every request waiting
 by then (up to GROUP_LIMIT entries). Under load one INSERT and one commit serve dozens of requests;
-when idle a request is written at once. The writes run on a small pool of long-lived threads, each
-with its own database connection. Elsewhere (Django's full stack, the test client) the work stays on
-Django's thread-sensitive executor, which keeps test transactions visible.
+when idle a request is written at once. A group's transaction that fails for a reason one request may
+have brought is retried in parts, so one producer's bad input never changes another's answer. The writes
+run on a small pool of long-lived threads, each with its own database connection. Elsewhere (Django's
+full stack, the test client) the work stays on Django's thread-sensitive executor, which keeps test
+transactions visible.
 """
 
 import asyncio
 import functools
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +23,9 @@ from typing import TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections
+from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections
 
+from dashboard import metrics, tracing
 from dashboard.publishing import EntryResult, publish_batches, publish_entries
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,10 @@ T = TypeVar("T")
 
 # Entries per transaction at most: large enough to amortise a commit, small enough to keep latency low.
 GROUP_LIMIT = 1000
+
+# Failures of the store itself (unreachable, locked, out of connections), not of a request's data: retrying
+# a group in parts would only multiply the wait.
+_STORE_DOWN = (OperationalError, InterfaceError)
 
 _use_ingest_pool: ContextVar[bool] = ContextVar("use_ingest_pool", default=False)
 
@@ -115,24 +123,35 @@ class GroupCommit:
         return group
 
     async def _write_while_waiting(self) -> None:
-        loop = asyncio.get_running_loop()
         try:
             while self._waiting:
-                group = self._take_group()
-                try:
-                    results = await loop.run_in_executor(
-                        self._executor, _publish_on_pool_thread, [entries for entries, _ in group]
-                    )
-                except Exception as error:  # noqa: BLE001  the transaction failed: every request in it hears why
-                    for _, answer in group:
-                        if not answer.done():
-                            answer.set_exception(error)
-                else:
-                    for (_, answer), result in zip(group, results, strict=True):
-                        if not answer.done():
-                            answer.set_result(result)
+                await self._store(self._take_group())
         finally:
             self._writers -= 1
+
+    async def _store(self, group: list[tuple[list[object], asyncio.Future]]) -> None:
+        """Store a group in one transaction. If it fails for a reason one request may have brought (its data
+        broke a constraint, or a bug), each half is stored on its own, down to the single request at fault,
+        so nobody else hears of it. A store that refuses every transaction is not split: all hear at once."""
+        loop = asyncio.get_running_loop()
+        try:
+            results = await loop.run_in_executor(
+                self._executor, _publish_on_pool_thread, [entries for entries, _ in group]
+            )
+        except Exception as error:  # noqa: BLE001  the transaction failed: its requests hear why, or retry
+            if len(group) > 1 and not isinstance(error, _STORE_DOWN):
+                half = len(group) // 2
+                await self._store(group[:half])
+                await self._store(group[half:])
+                return
+            for _, answer in group:
+                if not answer.done():
+                    answer.set_exception(error)
+        else:
+            metrics.record_group_commit(sum(len(entries) for entries, _ in group))
+            for (_, answer), result in zip(group, results, strict=True):
+                if not answer.done():
+                    answer.set_result(result)
 
 
 _group_commits: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GroupCommit]" = weakref.WeakKeyDictionary()
@@ -146,7 +165,16 @@ def _group_commit() -> GroupCommit:
 
 
 async def publish(entries: list[object]) -> list[EntryResult]:
-    """Store entries: by group commit on the fast path, else as run_db_work does."""
-    if _use_ingest_pool.get():
-        return await _refused_as_unavailable(asyncio.shield(_group_commit().publish(entries)))
-    return await run_db_work(publish_entries, entries)
+    """Store entries: by group commit on the fast path, else as run_db_work does. Counted in metrics."""
+    started = time.perf_counter()
+    try:
+        with tracing.publish_span(entries):
+            if _use_ingest_pool.get():
+                results = await _refused_as_unavailable(asyncio.shield(_group_commit().publish(entries)))
+            else:
+                results = await run_db_work(publish_entries, entries)
+    except StoreUnavailable:
+        metrics.record_refused(entries, "ServiceUnavailable")
+        raise
+    metrics.record_published(entries, results, time.perf_counter() - started)
+    return results

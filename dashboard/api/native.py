@@ -1,5 +1,6 @@
 """The native JSON API (thin: parse the request, call the domain, render the answer)."""
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -11,9 +12,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from dashboard.models import Event
-from dashboard.patterns import InvalidPattern, compile_pattern, explain
+from dashboard.patterns import InvalidEvent, InvalidPattern, PatternTooComplex, evaluate_pattern
 from dashboard.publishing import EntryResult
 from dashboard.timestamps import parse_utc_timestamp
+from dashboard.tracing import with_request_trace
 
 from . import ingest
 from .auth import authenticate
@@ -32,6 +34,7 @@ def api_view(methods: tuple[str, ...], scope: str) -> Callable:
             try:
                 if request.method not in methods:
                     raise ApiError(405, "MethodNotAllowed", f"Use {' or '.join(methods)}.")
+                _refuse_nul_in_url(request)
                 request.api_key = await authenticate(request, scope)
                 return await view(request, *args, **kwargs)
             except ApiError as error:
@@ -42,6 +45,13 @@ def api_view(methods: tuple[str, ...], scope: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _refuse_nul_in_url(request: HttpRequest) -> None:
+    """PostgreSQL refuses NUL in text, so a path or query value holding one would fail its query with a 500."""
+    query = request.GET.lists()
+    if "\x00" in request.path or any("\x00" in name or any("\x00" in v for v in values) for name, values in query):
+        raise ApiError(400, "InvalidRequest", "The URL must not contain NUL characters.")
 
 
 def read_json_body(request: HttpRequest) -> object:
@@ -101,7 +111,7 @@ def by_method(*, get: Callable, post: Callable) -> Callable:
 
 @api_view(("POST",), scope="publish")
 async def publish_events(request: HttpRequest) -> HttpResponse:
-    entries = _entries_of(read_json_body(request))
+    entries = with_request_trace(_entries_of(read_json_body(request)), request.headers)
     results = await ingest.publish(entries)
     failed = sum(not r.ok for r in results)
     body = {"failed_entry_count": failed, "entries": [render_result(r) for r in results]}
@@ -122,6 +132,9 @@ def render_event(event: Event) -> dict:
         "account": event.account,
         "region": event.region,
         "trace-header": event.trace_header,
+        "traceparent": event.traceparent,
+        "tracestate": event.tracestate,
+        "attributes": event.attributes,
         "correlation-id": event.correlation_id,
         "causation-id": event.causation_id,
         "aggregate_type": event.aggregate_type,
@@ -190,12 +203,15 @@ async def test_pattern(request: HttpRequest) -> HttpResponse:
     payload = read_json_body(request)
     if not isinstance(payload, dict) or "pattern" not in payload or not isinstance(payload.get("event"), dict):
         raise ApiError(400, "InvalidRequest", 'Send {"pattern": <pattern>, "event": <event object>}.')
-    pattern = payload["pattern"]
     try:
-        compiled = compile_pattern(pattern if isinstance(pattern, str) else orjson.dumps(pattern).decode())
+        # CPU-bound, with a time budget: in a worker thread, so the event loop keeps serving other requests.
+        explanation = await asyncio.to_thread(evaluate_pattern, payload["pattern"], payload["event"])
     except InvalidPattern as error:
         raise ApiError(400, "InvalidEventPattern", str(error)) from None
-    explanation = explain(compiled, payload["event"])
+    except InvalidEvent as error:
+        raise ApiError(400, "InvalidRequest", str(error)) from None
+    except PatternTooComplex as error:
+        raise ApiError(400, "PatternTooComplex", f"{error.reason}: try a smaller event or a simpler pattern.") from None
     return json_response({"result": explanation.matched, "explanation": explanation.to_dict()})
 
 

@@ -2,7 +2,9 @@
 
 from django.http import HttpRequest, HttpResponse
 
+from .configuration import OPENAPI_PATHS as _CONFIGURATION_PATHS
 from .errors import json_response
+from .schemas import OPENAPI_PATHS as _SCHEMA_PATHS
 
 _ERROR = {
     "type": "object",
@@ -43,6 +45,22 @@ _EVENT = {
         "time": {"type": "string", "format": "date-time"},
         "received_at": {"type": "string", "format": "date-time"},
         "resources": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+_CLOUDEVENT = {
+    "type": "object",
+    "description": "A CloudEvent in JSON format; `data` (a JSON object) becomes the detail.",
+    "required": ["specversion", "id", "source", "type"],
+    "properties": {
+        "specversion": {"type": "string", "enum": ["1.0"]},
+        "id": {"type": "string"},
+        "source": {"type": "string"},
+        "type": {"type": "string"},
+        "time": {"type": "string", "format": "date-time"},
+        "subject": {"type": "string"},
+        "data": {"type": "object"},
     },
 }
 
@@ -400,6 +418,28 @@ SPEC = {
         "schemas": {"Error": _ERROR, "Entry": _ENTRY, "Event": _EVENT},
     },
     "paths": {
+        "/cloudevents": {
+            "post": {
+                "operationId": "publishCloudEvents",
+                "summary": "Publish CloudEvents 1.0: structured, batched (up to 10), or binary mode (ce-* headers).",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/cloudevents+json": {"schema": _CLOUDEVENT},
+                        "application/cloudevents-batch+json": {"schema": {"type": "array", "items": _CLOUDEVENT}},
+                    },
+                },
+                "parameters": [{"name": "bus", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {
+                        "description": "At least one event accepted; one result per event, in request order.",
+                        "content": _JSON_OBJECT,
+                    },
+                    "400": {"description": "Bad request, or every event was refused."},
+                    **_errors(401, 403, 405, 413, 415),
+                },
+            }
+        },
         "/events": {
             "post": {
                 "operationId": "publishEvents",
@@ -494,6 +534,8 @@ SPEC = {
         },
         **_STREAM_PATHS,
         **_DEAD_LETTER_PATHS,
+        **_SCHEMA_PATHS,
+        **_CONFIGURATION_PATHS,
     },
 }
 

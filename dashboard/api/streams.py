@@ -7,6 +7,7 @@ from datetime import UTC
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.audit import PROJECTION_ACTIONS, Action, record_audit
 from dashboard.eventsourcing import projection_runner, projections
 from dashboard.eventsourcing.projections import UnknownProjection
 from dashboard.eventsourcing.replay import (
@@ -19,7 +20,9 @@ from dashboard.eventsourcing.replay import (
 )
 from dashboard.eventsourcing.streams import (
     ANY,
+    AppendResult,
     DuplicateEventIds,
+    ExpectedVersion,
     InvalidStream,
     StreamName,
     WrongExpectedVersion,
@@ -31,6 +34,7 @@ from dashboard.eventsourcing.streams import (
 )
 from dashboard.models.streams import ProjectionState, Replay
 from dashboard.publishing import InvalidEntry, parse_entry
+from dashboard.schema_validation import EntryBreaksSchema
 
 from . import ingest
 from .errors import ApiError, json_response
@@ -62,6 +66,21 @@ def wrong_version_response(error: WrongExpectedVersion) -> HttpResponse:
     )
 
 
+def _validated_append(name: StreamName, events: list[object], expected: ExpectedVersion) -> AppendResult:
+    """Validate every event as a publish entry (the stream's type is the default source), then append them.
+
+    Run with the append, off the event loop: validating a large body takes a while. One bad event refuses
+    the whole append, as an append is all or nothing."""
+    drafts = []
+    for index, entry in enumerate(events):
+        defaults = {"source": name.aggregate_type} if isinstance(entry, dict) else {}
+        try:
+            drafts.append(parse_entry(defaults | entry if isinstance(entry, dict) else entry))
+        except InvalidEntry as error:
+            raise ApiError(400, error.code, f"events[{index}]: {error}") from None
+    return append(name, drafts, expected)
+
+
 @api_view(("POST",), scope="publish")
 async def append_events(request: HttpRequest, aggregate_type: str, aggregate_id: str) -> HttpResponse:
     name = _stream(aggregate_type, aggregate_id)
@@ -75,21 +94,16 @@ async def append_events(request: HttpRequest, aggregate_type: str, aggregate_id:
         expected = parse_expected_version(payload.get("expected_version", ANY))
     except InvalidStream as error:
         raise ApiError(400, "InvalidExpectedVersion", str(error)) from None
-    drafts = []
-    for index, entry in enumerate(events):
-        defaults = {"source": aggregate_type} if isinstance(entry, dict) else {}
-        try:
-            drafts.append(parse_entry(defaults | entry if isinstance(entry, dict) else entry))
-        except InvalidEntry as error:
-            raise ApiError(400, error.code, f"events[{index}]: {error}") from None
     try:
-        result = await ingest.run_db_work(append, name, drafts, expected)
+        result = await ingest.run_db_work(_validated_append, name, events, expected)
     except WrongExpectedVersion as error:
         return wrong_version_response(error)
     except DuplicateEventIds as error:
         raise ApiError(409, "DuplicateEventId", str(error)) from None
     except InvalidStream as error:
         raise ApiError(400, "InvalidRequest", str(error)) from None
+    except EntryBreaksSchema as error:
+        raise ApiError(400, error.code, str(error)) from None
     return json_response(
         {
             "stream": {"type": name.aggregate_type, "id": name.aggregate_id},
@@ -223,9 +237,14 @@ async def projection_action(request: HttpRequest, name: str, action: str) -> Htt
                 raise ApiError(409, "NotStopped", f"Projection {name} is not stopped on a failing event.")
         else:
             raise ApiError(404, "NotFound", f"Unknown action {action!r}: rebuild, cancel-rebuild, retry or skip.")
+        record_audit(PROJECTION_ACTIONS[action], f"projection {name}", actor=_actor(request))
         return _projection_state(name)
 
     return json_response(await sync_to_async(run)(), status=202 if action == "rebuild" else 200)
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"api:{request.api_key.access_key_id}"
 
 
 def render_replay(replay: Replay) -> dict:
@@ -292,6 +311,13 @@ async def create_replay(request: HttpRequest) -> HttpResponse:
             position_ceiling=payload.get("position_ceiling"),
             description=str(payload.get("description") or "")[:1000],
         )
+        record_audit(
+            Action.REPLAY_START,
+            f"replay {replay.name}",
+            actor=_actor(request),
+            count=replay.events_total,
+            detail={"bus": replay.bus, "rate_per_second": replay.rate_per_second, "target_ids": replay.target_ids},
+        )
         return render_replay(replay)
 
     try:
@@ -327,6 +353,7 @@ async def cancel(request: HttpRequest, name: str) -> HttpResponse:
         raise ApiError(404, "NotFound", f"No replay named {name!r}.")
     if not await sync_to_async(cancel_replay)(name):
         raise ApiError(409, "NotRunning", f"Replay {name!r} is not starting or running.")
+    await sync_to_async(record_audit)(Action.REPLAY_CANCEL, f"replay {name}", actor=_actor(request))
     return json_response(render_replay(await Replay.objects.aget(name=name)))
 
 

@@ -2,13 +2,33 @@ from django.urls import path
 
 from dashboard.shop import api as shop
 
-from . import deadletters, native, openapi, streams
+from . import cloudevents, configuration, deadletters, native, openapi, schemas, streams
 
 urlpatterns = [
     path("events", native.publish_or_list_events, name="api-events"),
     path("events/<str:event_id>", native.get_event, name="api-event"),
+    path("cloudevents", cloudevents.publish_cloudevents, name="api-cloudevents"),
     path("patterns/test", native.test_pattern, name="api-pattern-test"),
     path("openapi.json", openapi.openapi_json, name="api-openapi"),
+    path("buses", configuration.buses, name="api-buses"),
+    path("buses/<path:name>", configuration.bus, name="api-bus"),
+    path("rules", configuration.rules, name="api-rules"),
+    path("rules/<str:name>", configuration.rule, name="api-rule"),
+    path("rules/<str:name>/targets", configuration.targets, name="api-rule-targets"),
+    path("rules/<str:name>/targets/<str:target_id>", configuration.target, name="api-rule-target"),
+    path("connections", configuration.connections, name="api-connections"),
+    path("connections/<str:name>", configuration.connection, name="api-connection"),
+    path("api-destinations", configuration.api_destinations, name="api-api-destinations"),
+    path("api-destinations/<str:name>", configuration.api_destination, name="api-api-destination"),
+    path("archives", configuration.archives, name="api-archives"),
+    path("archives/<str:name>", configuration.archive, name="api-archive"),
+    path("schemas", schemas.schemas, name="api-schemas"),
+    path("schemas/compatibility", schemas.compatibility, name="api-schema-compatibility"),
+    path("schemas/check", schemas.check, name="api-schema-check"),
+    path("schemas/<int:schema_id>", schemas.get_schema, name="api-schema"),
+    path("schemas/<int:schema_id>/config", schemas.set_config, name="api-schema-config"),
+    path("schemas/<int:schema_id>/versions/<int:number>", schemas.get_version, name="api-schema-version"),
+    path("schemas/<int:schema_id>/versions/<int:number>/bindings", schemas.get_bindings, name="api-schema-bindings"),
     path("dead-letters", deadletters.list_dead_letters, name="api-dead-letters"),
     path("dead-letters/redrive", deadletters.redrive, name="api-dead-letters-redrive"),
     path("dead-letters/dry-run", deadletters.dry_run, name="api-dead-letters-dry-run"),

@@ -22,9 +22,10 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from dashboard import broadcast
+from dashboard import broadcast, tracing
 from dashboard.models import Event
 from dashboard.models.streams import ProjectionState
+from dashboard.schema_upcasting import current_events
 
 from . import projections
 from .global_log import last_position, safe_head
@@ -209,7 +210,10 @@ def _coordinates(state: ProjectionState, rebuild: bool) -> tuple[int | None, int
 
 
 def _pending(cls: type[Projection], after: int, head: int) -> list[Event]:
-    return list(Event.objects.filter(cls.event_filter(), position__gt=after, position__lte=head).order_by("position"))
+    """The projection's events in the window, in their current shape (upcast once for the whole batch)."""
+    return current_events(
+        Event.objects.filter(cls.event_filter(), position__gt=after, position__lte=head).order_by("position")
+    )
 
 
 def _apply(cls: type[Projection], generation: int, events: list[Event]) -> None:
@@ -217,7 +221,8 @@ def _apply(cls: type[Projection], generation: int, events: list[Event]) -> None:
     writer.begin(events)
     for index, event in enumerate(events):
         try:
-            writer.apply(event)
+            with tracing.event_span(f"project {cls.name}", event, {"eventhub.generation": generation}):
+                writer.apply(event)
         except Exception as error:  # noqa: BLE001 - any handler error stops this projection, shown to operators
             raise _EventFailed(index, event, error) from error
     try:

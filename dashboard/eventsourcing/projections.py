@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 
 from dashboard.models import Event
 from dashboard.models.streams import ReadModel
+from dashboard.schema_upcasting import as_current
 
 from .aggregate import handlers_of
 
@@ -69,7 +70,8 @@ class Projection:
         return self.read_model.objects.create(generation=self.generation, **fields)
 
     def apply(self, event: Event) -> None:
-        getattr(self, self._handlers[event.detail_type])(event)
+        """Hand the event, in its current shape (upcast), to its handler: live, catching up or rebuilding."""
+        getattr(self, self._handlers[event.detail_type])(as_current(event))
 
     def begin(self, events: list[Event]) -> None:
         """Before a batch (keyed projections): load the rows of the streams it touches, in one query."""

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dashboard import broadcast
-from dashboard.delivery import transport
+from dashboard.delivery.handover import hand_over_after_commit
 from dashboard.delivery.routing import plan_deliveries
 from dashboard.models import Delivery, Event, Target
 from dashboard.models.streams import Archive, Replay
@@ -215,13 +215,8 @@ def replay_step(replay_id: int, *, max_events: int = STEP_EVENTS) -> int:
             replay.state, replay.ended_at = Replay.State.COMPLETED, now
         replay.save()
         ids = [d.id for d in deliveries]
-        transaction.on_commit(lambda: _sent(ids))
+        hand_over_after_commit(ids, then=broadcast.replays_changed)
     return len(events)
-
-
-def _sent(delivery_ids: list) -> None:
-    transport.enqueue(delivery_ids)
-    broadcast.replays_changed()
 
 
 def spec_of(replay: Replay) -> ReplaySpec:

@@ -8,7 +8,9 @@ insert waits for the first to commit, fails, and its retry reports the current v
 lock on the stream and queue instead; SQLite runs one writer at a time anyway.
 
 Appended events go through `publishing.insert_events`, so they are ordinary events: rules match them
-and targets receive them.
+and targets receive them. They are validated against their kind's schema as publishing does: a schema in
+`enforce` refuses the whole append (`EntryBreaksSchema`, naming the event and the JSON pointer), one in
+`warn` records a violation once the append is stored.
 """
 
 import hashlib
@@ -22,6 +24,8 @@ from django.db.models import Max, QuerySet
 from dashboard.ids import new_event_id
 from dashboard.models import Event
 from dashboard.publishing import EventDraft, insert_events
+from dashboard.schema_upcasting import current_events
+from dashboard.schema_validation import EntryBreaksSchema, SchemaCheck, schema_check
 
 from .global_log import safe_head
 
@@ -133,9 +137,12 @@ def append(stream: StreamName, drafts: list[EventDraft], expected_version: Expec
         raise InvalidStream("an append needs at least one event")
     may_be_retry = any(d.event_id for d in drafts)
     drafts = _with_ids(drafts)
+    schemas = schema_check()  # None unless some schema validates events
+    if schemas:
+        _validate(schemas, drafts)
     for _ in range(_RETRIES):
         try:
-            return _append_once(stream, drafts, expected, may_be_retry)
+            return _append_once(stream, drafts, expected, may_be_retry, schemas)
         except IntegrityError:
             # Someone slipped past the stream lock (or stored one of our ids); checking again under the
             # lock gives the precise answer: a conflict, a duplicate, or room to append after all.
@@ -144,9 +151,9 @@ def append(stream: StreamName, drafts: list[EventDraft], expected_version: Expec
 
 
 def read(stream: StreamName, from_version: int = 1, limit: int | None = None) -> list[Event]:
-    """The stream's events from `from_version` on, in version order."""
+    """The stream's events from `from_version` on, in version order, in their current shape (upcast)."""
     events = stream.events().filter(version__gte=from_version).order_by("version")
-    return list(events[:limit] if limit else events)
+    return current_events(events[:limit] if limit else events)
 
 
 def read_all(
@@ -159,7 +166,8 @@ def read_all(
     since: datetime | None = None,
     wait: float | None = None,
 ) -> LogPage:
-    """Events after a global position, in order, never past the safe high-water mark (see global_log).
+    """Events after a global position, in order and in their current shape, never past the safe high-water
+    mark (see global_log).
 
     Resume with `next_after`; it moves past events the filters leave out, so a filtered reader does not
     rescan them.
@@ -175,9 +183,20 @@ def read_all(
         events = events.filter(aggregate_type=aggregate_type)
     if since:
         events = events.filter(time__gte=since)
-    page = list(events.order_by("position")[:limit])
+    page = current_events(events.order_by("position")[:limit])
     next_after = page[-1].position if len(page) == limit else head
     return LogPage(page, next_after)
+
+
+def _validate(schemas: SchemaCheck, drafts: list[EventDraft]) -> None:
+    """Check every draft (they carry ids, so a `warn` keeps them as they are); one broken `enforce` schema
+    refuses the append, as an append is all or nothing."""
+    for index, draft in enumerate(drafts):
+        try:
+            schemas.check(draft)
+        except EntryBreaksSchema as error:
+            schemas.record(stored=False)
+            raise EntryBreaksSchema(f"events[{index}]: {error}") from None
 
 
 def _with_ids(drafts: list[EventDraft]) -> list[EventDraft]:
@@ -190,7 +209,11 @@ def _with_ids(drafts: list[EventDraft]) -> list[EventDraft]:
 
 
 def _append_once(
-    stream: StreamName, drafts: list[EventDraft], expected: ExpectedVersion, may_be_retry: bool
+    stream: StreamName,
+    drafts: list[EventDraft],
+    expected: ExpectedVersion,
+    may_be_retry: bool,
+    schemas: SchemaCheck | None,
 ) -> AppendResult:
     with transaction.atomic():
         if expected in (ANY, EXISTS):
@@ -210,6 +233,8 @@ def _append_once(
             for offset, draft in enumerate(drafts, start=1)
         ]
         events = insert_events(stamped)
+        if schemas:  # with the events, so a retried append (answered above) is not recorded twice
+            schemas.record()
     return AppendResult(
         stream, current + 1, current + len(events), [e.event_id for e in events], [e.position for e in events]
     )

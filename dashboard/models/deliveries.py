@@ -71,10 +71,16 @@ class Delivery(models.Model):
         ordering = ["-created_at"]
         permissions = [("redrive_delivery", "Can redrive and purge dead letters")]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            # Partial where only some states are queried: every state change rewrites each index that
+            # holds the row, and a finished delivery (nearly every row) is then in neither of these two.
+            models.Index(
+                fields=["state", "next_attempt_at"],
+                name="delivery_due",
+                condition=Q(state__in=("pending", "in_flight", "retrying")),
+            ),
             models.Index(fields=["target", "state"], name="delivery_target_state"),
             models.Index(fields=["state", "-updated_at"], name="delivery_state_recent"),
-            models.Index(fields=["state", "-completed_at"], name="delivery_state_completed"),
+            models.Index(fields=["state", "-completed_at"], name="delivery_state_completed", condition=Q(state="dead")),
             models.Index(
                 fields=["target", "order_key", "event"], name="delivery_order_group", condition=~Q(order_key="")
             ),

@@ -27,6 +27,12 @@ class Event(models.Model):
     account = models.CharField(max_length=12, blank=True)
     region = models.CharField(max_length=32, blank=True)
     trace_header = models.CharField(max_length=500, blank=True)
+    # W3C Trace Context of the producer's request (or CloudEvents' distributed-tracing extension).
+    traceparent = models.CharField(max_length=55, blank=True)
+    tracestate = models.CharField(max_length=512, blank=True)
+    # CloudEvents attributes the envelope has no field for (subject, dataschema, datacontenttype, extensions,
+    # and the producer's own id), kept as received.
+    attributes = models.JSONField(default=dict, blank=True)
     correlation_id = models.CharField(max_length=128, blank=True)
     causation_id = models.CharField(max_length=128, blank=True)
     aggregate_type = models.CharField(max_length=128, null=True, blank=True)
@@ -54,6 +60,11 @@ class Event(models.Model):
         if not self._state.adding:
             raise ImmutableRecord(f"event {self.event_id} is stored and cannot change")
         super().save(*args, **kwargs)
+
+    @property
+    def trace_id(self) -> str:
+        """The W3C trace id of the producer's trace, or "" (shown on the event's page, to find the trace)."""
+        return self.traceparent.split("-")[1] if self.traceparent else ""
 
     def envelope(self) -> dict:
         """The event as EventBridge shows it to rules and targets."""

@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from dashboard.handler_registry import HandlerNotRegistered, get_handler
 from dashboard.patterns import InvalidPattern, compile_pattern
 
 
@@ -45,6 +46,9 @@ class Rule(models.Model):
     description = models.TextField(blank=True)
     event_pattern = models.TextField(validators=[validate_event_pattern])
     state = models.CharField(max_length=16, choices=State.choices, default=State.ENABLED)
+    # A scheduled rule (dashboard/scheduling.py) matches the "Scheduled Event" published for it at each tick.
+    schedule_expression = models.CharField(max_length=256, blank=True, help_text="rate(...) or cron(...), UTC.")
+    next_fire_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.ForeignKey(
@@ -64,6 +68,10 @@ class Rule(models.Model):
     @property
     def is_enabled(self) -> bool:
         return self.state == self.State.ENABLED
+
+
+# A worker holds a delivery at most this long per attempt; the visibility timeout must exceed it (dashboard.checks).
+MAX_TIMEOUT_SECONDS = 60
 
 
 class Target(models.Model):
@@ -90,7 +98,9 @@ class Target(models.Model):
     signing_secret = models.CharField(
         max_length=128, default=new_signing_secret, help_text="Standard Webhooks secret (whsec_...)."
     )
-    timeout_seconds = models.FloatField(default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(60)])
+    timeout_seconds = models.FloatField(
+        default=5.0, validators=[MinValueValidator(0.1), MaxValueValidator(MAX_TIMEOUT_SECONDS)]
+    )
     max_concurrency = models.PositiveIntegerField(
         null=True, blank=True, validators=[MinValueValidator(1)], help_text="Requests at once, per worker process."
     )
@@ -105,11 +115,43 @@ class Target(models.Model):
     ordered_by = models.CharField(
         max_length=256, blank=True, help_text="JSON path such as detail.orderId: same key, one at a time."
     )
+    # What a webhook receives: the EventBridge envelope, or a CloudEvent (dashboard/cloudevents_delivery.py).
+    payload_format = models.CharField(
+        max_length=32,
+        default="eventbridge",
+        choices=[
+            ("eventbridge", "EventBridge envelope"),
+            ("cloudevents-structured", "CloudEvents, structured mode"),
+            ("cloudevents-binary", "CloudEvents, binary mode"),
+        ],
+    )
     maximum_retry_attempts = models.PositiveIntegerField(default=185, validators=[MaxValueValidator(185)])
     maximum_event_age_seconds = models.PositiveIntegerField(
         default=86_400, validators=[MinValueValidator(60), MaxValueValidator(86_400)]
     )
     dead_letter_enabled = models.BooleanField(default=True)
+    # Automatic pause (dashboard/delivery/pausing.py): a target failing this share of at least this many
+    # attempts within the window is paused; its deliveries wait, one probe at a time tests it.
+    pause_failure_ratio = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.01), MaxValueValidator(1.0)], help_text="1.0 = every attempt."
+    )
+    pause_min_attempts = models.PositiveIntegerField(default=20, validators=[MinValueValidator(1)])
+    pause_window_seconds = models.PositiveIntegerField(default=300, validators=[MinValueValidator(1)])
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_reason = models.CharField(max_length=200, blank=True)
+    next_probe_at = models.DateTimeField(null=True, blank=True)
+    failed_probes = models.PositiveIntegerField(default=0)
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    resumed_reason = models.CharField(max_length=200, blank=True)
+    # Set through the EventBridge API (dashboard/configuration.py): the ARN the target was put with, and for
+    # an API destination's ARN, the destination it copies and its connection's authorization headers.
+    arn = models.CharField(max_length=1600, blank=True, help_text="The ARN given to PutTargets.")
+    api_destination = models.ForeignKey(
+        "dashboard.ApiDestination", null=True, blank=True, on_delete=models.PROTECT, related_name="targets"
+    )
+    auth_headers = models.JSONField(default=dict, blank=True, editable=False)
+    http_parameters = models.JSONField(null=True, blank=True, editable=False)
+    dead_letter_arn = models.CharField(max_length=1600, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -130,7 +172,16 @@ class Target(models.Model):
             raise ValidationError({"url": "A webhook target needs a URL."})
         if self.kind == self.Kind.WEBHOOK and self.url and not self.url.lower().startswith(("http://", "https://")):
             raise ValidationError({"url": "A webhook URL must start with http:// or https://."})
-        if self.kind == self.Kind.PYTHON and not self.handler:
-            raise ValidationError({"handler": "A python target needs the dotted path of a handler."})
+        if self.kind == self.Kind.PYTHON:
+            if not self.handler:
+                raise ValidationError({"handler": "A python target needs one of the registered handlers."})
+            try:
+                get_handler(self.handler)
+            except HandlerNotRegistered as error:
+                raise ValidationError({"handler": str(error)}) from error
         if self.input_path and self.input_transformer:
             raise ValidationError({"input_path": "Use an input path or an input transformer, not both."})
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None

@@ -198,7 +198,8 @@ def _line(n: int, line: object) -> dict:
         amount = Decimal(str(price)) if isinstance(price, int | float | str) and not isinstance(price, bool) else None
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(_CENT) or amount > 10**9:
+    # The range first: quantizing a huge amount would exceed the decimal context's precision.
+    if amount is None or not amount.is_finite() or not 0 <= amount <= 10**9 or amount != amount.quantize(_CENT):
         raise InvalidOrder(f"items[{n}].price must be an amount of at least 0 with at most 2 decimals")
     return {"sku": sku, "quantity": quantity, "price": _number(amount)}
 

@@ -44,8 +44,17 @@
     const backtest = document.getElementById("eh-backtest");
     const trace = document.getElementById("eh-trace");
     let timer = null;
+    let latest = 0; // answers can arrive out of order: only the newest request's is shown
+
+    function clear() {
+      status.textContent = "";
+      status.className = "";
+      backtest.textContent = "";
+      trace.replaceChildren();
+    }
 
     async function preview() {
+      const request = ++latest;
       const body = new URLSearchParams({
         pattern: pattern.value,
         event: eventBox.value,
@@ -60,6 +69,7 @@
         credentials: "same-origin",
       });
       const answer = await response.json();
+      if (request !== latest) return;
       trace.replaceChildren();
       if (!answer.valid) {
         status.textContent = answer.error || "The pattern is not valid.";
@@ -80,15 +90,21 @@
       backtest.textContent = "Of the last " + result.sample + " stored events, this pattern matches " + result.new + old + ".";
     }
 
+    // As the operator types: an empty pattern (a new rule, or everything deleted) shows nothing, not an error.
     function later() {
       clearTimeout(timer);
+      if (!pattern.value.trim()) {
+        latest++;
+        clear();
+        return;
+      }
       timer = setTimeout(preview, 400);
     }
 
     pattern.addEventListener("input", later);
     eventBox.addEventListener("input", later);
     document.getElementById("eh-test-button").addEventListener("click", preview);
-    preview();
+    if (pattern.value.trim()) preview(); // a saved rule's pattern is checked and backtested at once
   }
 
   document.addEventListener("DOMContentLoaded", setup);

@@ -5,6 +5,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from dashboard.delivery.worker import Dispatcher
+from dashboard.tracing import start_from_settings
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             self.stderr.write("--concurrency must be at least 1")
             raise SystemExit(2)
         logging.getLogger("dashboard").setLevel(logging.INFO)
+        start_from_settings("eventhub-dispatch")
         asyncio.run(self._run(Dispatcher(concurrency=concurrency, name=name)))
 
     @staticmethod

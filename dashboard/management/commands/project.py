@@ -8,6 +8,7 @@ from django.db import close_old_connections
 
 from dashboard.eventsourcing import projection_runner, projections, replay, retention
 from dashboard.models.streams import ProjectionState
+from dashboard.tracing import start_from_settings
 
 log = logging.getLogger("dashboard.project")
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch: int | None, idle: float, once: bool, **options) -> None:
         self.stopping = False
+        start_from_settings("eventhub-project")
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         names = list(projections.registered())

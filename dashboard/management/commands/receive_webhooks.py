@@ -1,7 +1,7 @@
 import time
 
 from aiohttp import web
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from dashboard.delivery.signing import verify
 
@@ -32,5 +32,9 @@ class Command(BaseCommand):
 
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", receive)
-        self.stdout.write(f"Listening on http://127.0.0.1:{port}/ (Ctrl-C stops)")
-        web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+        listening = f"Listening on http://127.0.0.1:{port}/ (Ctrl-C stops)"
+        try:
+            # aiohttp calls `print` once the socket is bound, so the line is never printed for a port in use.
+            web.run_app(app, host="127.0.0.1", port=port, print=lambda _: self.stdout.write(listening), access_log=None)
+        except OSError as error:
+            raise CommandError(f"cannot listen on 127.0.0.1:{port}: {error.strerror}") from None

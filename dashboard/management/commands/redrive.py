@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard.audit import Action, record_audit
 from dashboard.delivery.redrive import (
     DeadLetterFilter,
     dead_letters,
@@ -22,6 +23,15 @@ def _timestamp(value: str) -> datetime:
 
 
 _FILTERS = ("rule_id", "target_id", "error", "status_code", "since", "until")
+ACTOR = "manage.py redrive"  # also what the redriven deliveries show as "redriven by"
+
+
+def _described(ids: list[str], options: dict) -> str:
+    """The selection in words, for the audit log."""
+    named = [f"{name}={options[name]}" for name in _FILTERS if options[name] not in (None, "")]
+    if ids:
+        named.insert(0, f"{len(ids)} ids")
+    return "dead letters" + (f" ({', '.join(named)})" if named else "")
 
 
 class Command(BaseCommand):
@@ -61,9 +71,13 @@ class Command(BaseCommand):
             self.stdout.write(f"total: {total}")
             return
         if purge:
-            self.stdout.write(f"purged {purge_dead_letters(selection, actor='manage.py redrive')} dead letters")
+            purged = purge_dead_letters(selection, actor=ACTOR)
+            record_audit(Action.PURGE, _described(ids, options), actor=ACTOR, count=purged)
+            self.stdout.write(f"purged {purged} dead letters")
             return
         result = redrive_dead_letters(
-            selection, actor="manage.py redrive", rate=rate, progress=lambda done, of: self.stderr.write(f"{done}/{of}")
+            selection, actor=ACTOR, rate=rate, progress=lambda done, of: self.stderr.write(f"{done}/{of}")
         )
+        detail = {"skipped": result.skipped}
+        record_audit(Action.REDRIVE, _described(ids, options), actor=ACTOR, count=result.redriven, detail=detail)
         self.stdout.write(f"redriven {result.redriven}, skipped {result.skipped}")
