@@ -187,9 +187,11 @@ def test_counters_of_other_processes_are_summed_in_multiprocess_mode(subprocess_
 
 
 def test_alert_rules_are_valid_prometheus_rules():
-    """promtool checks them where it is installed (CI installs it); elsewhere their shape is checked."""
+    """promtool checks them where it is installed (CI installs it, unless the package mirror failed: .ci/run
+    then says so); elsewhere their shape is checked."""
     rules = ROOT / "docs" / "observability" / "alerts.yml"
-    if shutil.which("promtool") is None and not os.environ.get("CI"):
+    promtool_expected = os.environ.get("CI") and not os.environ.get("EVENTHUB_PROMTOOL_UNAVAILABLE")
+    if shutil.which("promtool") is None and not promtool_expected:
         groups = yaml.safe_load(rules.read_text())["groups"]
         assert all(
             rule["alert"] and rule["expr"] and rule["annotations"]["summary"] for g in groups for rule in g["rules"]

@@ -72,6 +72,12 @@ def test_answers_that_say_the_request_was_wrong_do_not_pause():
     assert pausing.pause_failing_targets([target.pk]) == []
 
 
+def test_a_throttling_target_is_not_paused():
+    target = make_rule("http://127.0.0.1:9/hook", pause_min_attempts=2)
+    attempts(target, 429, 429, 429)
+    assert pausing.pause_failing_targets([target.pk]) == []
+
+
 def claimed_delivery(token: str = "t1") -> Delivery:
     """A delivery to the target, claimed by a worker (leased with `token`)."""
     publish(1)

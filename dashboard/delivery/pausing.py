@@ -2,8 +2,8 @@
 time tests it until it answers again.
 
 A target is paused when at least `pause_min_attempts` attempts were made to it within the last
-`pause_window_seconds` and at least `pause_failure_ratio` of them failed in a way worth retrying
-(defaults: all of at least 20 in 5 minutes). While paused, a worker that claims one of its deliveries
+`pause_window_seconds` and at least `pause_failure_ratio` of them failed in a way worth retrying, a
+429 aside (defaults: all of at least 20 in 5 minutes). While paused, a worker that claims one of its deliveries
 asks `wait_for_probe`: one delivery per probe interval is sent (the probe, on a doubling schedule), the
 others go back untried to wait; the first success resumes the target and sends everything that waited.
 Operators pause and resume by hand with the same functions (`pause_target`, `resume_target`). Pausing
@@ -152,8 +152,10 @@ def _next_probe_locked(target_id: int) -> datetime | None:
 
 # Failures that say the target is down (no answer, 408, 429, 5xx), not that a request was wrong (other
 # 4xx): only these pause it, since waiting helps only them.
+# A 429 is not counted: the target is up and asks to slow down, which Retry-After already does; pausing
+# it would hand its throttled deliveries to probes that each meet the throttle again.
 _RETRIABLE_FAILURE = Q(succeeded=False) & (
-    Q(status_code__isnull=True) | Q(status_code__in=sorted(RETRIABLE_STATUSES)) | Q(status_code__gte=500)
+    Q(status_code__isnull=True) | Q(status_code__in=sorted(RETRIABLE_STATUSES - {429})) | Q(status_code__gte=500)
 )
 
 
