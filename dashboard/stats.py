@@ -54,6 +54,7 @@ class Headline:
     p99_latency_ms: float | None
     redrives_delivered: int = 0  # over LATENCY_WINDOW
     p99_redrive_latency_ms: float | None = None  # redrive → delivery
+    workers: list[str] | None = None  # dispatch workers heartbeating now; None when Redis does not answer
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,7 @@ def headline(now: datetime | None = None) -> Headline:
         p99_latency_ms=percentile(first_round, 0.99),
         redrives_delivered=len(redriven),
         p99_redrive_latency_ms=percentile(redriven, 0.99),
+        workers=workers_up(),
     )
 
 

@@ -4,6 +4,7 @@ import asyncio
 import time
 
 import redis.asyncio as aioredis
+from django.urls import reverse
 
 from dashboard import stats
 from dashboard.delivery import heartbeat, transport
@@ -53,3 +54,10 @@ def test_workers_up_is_unknown_when_redis_does_not_answer(settings):
         assert stats.workers_up() is None
     finally:
         transport.client.cache_clear()
+
+
+def test_the_overview_counts_the_workers_that_are_up(redis_url, admin_client):
+    _run(redis_url, lambda client: heartbeat.beat(client, "host-1-abc"))
+    page = admin_client.get(reverse("dashboard:overview")).content.decode()
+    assert '<div class="kpi-value" data-kpi="workers">1</div>' in page
+    assert 'title="host-1-abc"' in page
