@@ -7,7 +7,8 @@ publish-to-receipt latency at a steady publish rate.
 
 Everything runs privately: its own Redis, a scratch database (a new database on the PostgreSQL server
 DATABASE_URL names, else a throwaway SQLite file), the receiver from chaos/receiver.py in its own
-process, Daphne and `manage.py dispatch` workers. One rule routes every event to one webhook.
+process, Daphne and `manage.py dispatch` workers. One rule routes every event to --targets webhooks
+(default 1), each a path of its own on the receiver.
 
 Throughput: a backlog of --events events is stored (and enqueued) with no worker running, then N
 workers start; the rate is deliveries over the span from the first to the last completed delivery.
@@ -22,12 +23,14 @@ the GIL holder only, written next to --json or to ./delivery-profile.txt) and pr
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -73,13 +76,27 @@ def _get(url: str) -> object | None:
         return None
 
 
-def setup_rule(receiver: str) -> None:
+def setup_rule(receiver: str, targets: int = 1) -> None:
+    """One rule routing every event to `targets` webhooks on the receiver; called again, it adds or removes
+    targets, so one stack can measure several fan-outs (workers and Daphne started later see the change)."""
     from dashboard.delivery.routing import routing_cache
     from dashboard.models import Rule, Target
 
-    rule = Rule.objects.create(name="bench", event_pattern='{"source": ["bench"]}')
-    Target.objects.create(rule=rule, name="receiver", url=f"{receiver}/t/bench", timeout_seconds=10)
+    rule, _ = Rule.objects.get_or_create(name="bench", defaults={"event_pattern": '{"source": ["bench"]}'})
+    paths = {"receiver": "bench"} | {f"receiver-{n}": f"bench-{n}" for n in range(2, targets + 1)}
+    rule.targets.exclude(name__in=paths).delete()
+    for name, path in paths.items():
+        Target.objects.get_or_create(
+            rule=rule, name=name, defaults={"url": f"{receiver}/t/{path}", "timeout_seconds": 10}
+        )
     routing_cache.invalidate()
+
+
+def fanout() -> int:
+    """Deliveries per published event: the bench rule's targets."""
+    from dashboard.models import Target
+
+    return Target.objects.filter(rule__name="bench").count()
 
 
 def store_backlog(count: int) -> None:
@@ -109,11 +126,12 @@ def throughput(
         stack.start_worker("--concurrency", str(concurrency))
     for index in range(first, first + workers):
         stack.wait_worker_ready(index)
-    started_cpu = sum(_cpu_seconds(worker.pid) for worker in stack.workers[first:])  # Django's start-up aside
+    started_cpu = sum(cpu_seconds(worker.pid) for worker in stack.workers[first:])  # Django's start-up aside
     if profile:
         sample_worker(stack.workers[first].pid, profile, profile_seconds)
-    wait_for(lambda: succeeded() >= done_before + events, 600, "the backlog to drain", interval=0.5)
-    cpu = sum(_cpu_seconds(worker.pid) for worker in stack.workers[first:]) - started_cpu
+    expected = events * fanout()
+    wait_for(lambda: succeeded() >= done_before + expected, 600, "the backlog to drain", interval=0.5)
+    cpu = sum(cpu_seconds(worker.pid) for worker in stack.workers[first:]) - started_cpu
     stack.stop_workers()
     completed = Delivery.objects.filter(state=Delivery.State.SUCCEEDED, completed_at__gte=_aware(since))
     times = sorted(completed.values_list("completed_at", flat=True))
@@ -128,7 +146,7 @@ def throughput(
     }
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a running process so far (Linux /proc), 0 where that is unavailable."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -227,14 +245,18 @@ def latency(
         sent = asyncio.run(
             _publish_at_rate(f"{stack.url}/api/v1/events", f"Bearer {key.access_key_id}:{secret}", rate, seconds)
         )
-    wait_for(lambda: succeeded() >= done_before + sent, 300, "every published event delivered", interval=0.5)
+    targets = fanout()
+    wait_for(lambda: succeeded() >= done_before + sent * targets, 300, "every event delivered", interval=0.5)
     stack.stop_workers()
+    if not direct:
+        stack.stop_servers()
     records = _get(f"{receiver}/_records")
     latencies = [(r["received_at"] - r["sent_at"]) * 1000 for r in records if r.get("sent_at")]
     return {
         "rate": rate,
         "direct": direct,
         "workers": workers,
+        "targets": targets,
         "seconds": seconds,
         "events": sent,
         "received": len(latencies),
@@ -245,19 +267,11 @@ def latency(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--rate", type=float, default=500.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--latency-workers", type=int, default=1)
-    parser.add_argument("--direct", action="store_true", help="store events in-process instead of POSTing them")
-    parser.add_argument("--profile", type=float, default=0.0, help="py-spy seconds on the first throughput worker")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-
+@contextlib.contextmanager
+def bench_stack(targets: int = 1) -> Iterator[tuple[Stack, str, int, str]]:
+    """Everything private (Redis, the receiver, a scratch database with the bench rule and `targets` webhooks)
+    with Django set up for it in this process, so call it once per process. Yields the stack (no Daphne or
+    worker running yet), the receiver's URL and process id, and the database's kind."""
     with run_directory("eh-bench-delivery-") as workdir:
         redis_server = PrivateRedis(workdir / "redis").start()
         receiver_process, receiver = start_receiver(workdir)
@@ -269,33 +283,10 @@ def main() -> None:
                 import django
 
                 django.setup()
-                setup_rule(receiver)
+                setup_rule(receiver, targets)
                 stack = Stack(env, workdir)
                 try:
-                    results = {"database": database.split(":", 1)[0], "throughput": [], "latency": None}
-                    profile = (args.json or Path("delivery.json")).with_suffix(".profile.txt") if args.profile else None
-                    for workers in (int(n) for n in args.workers.split(",") if n):
-                        row = throughput(stack, workers, args.events, args.concurrency, profile, args.profile)
-                        profile = None
-                        results["throughput"].append(row)
-                        print(
-                            f"{workers} worker(s): {row['per_second']:,.0f} deliveries/s "
-                            f"({row['deliveries']} in {row['seconds']} s; "
-                            f"worker CPU {row['worker_cpu_ms_per_delivery']:.2f} ms per delivery)",
-                            flush=True,
-                        )
-                    lat = latency(
-                        stack, receiver, args.rate, args.seconds, args.latency_workers, args.concurrency, args.direct
-                    )
-                    results["latency"] = lat
-                    print(
-                        f"{'stored directly' if lat['direct'] else 'published'} "
-                        f"at {lat['rate']:g} events/s for {lat['seconds']:g} s ({lat['events']} events, "
-                        f"{lat['workers']} worker(s)): "
-                        f"p50 {lat['p50_ms']:.1f} ms, p90 {lat['p90_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
-                        f"max {lat['max_ms']:.1f} ms",
-                        flush=True,
-                    )
+                    yield stack, receiver, receiver_process.pid, database.split(":", 1)[0]
                 finally:
                     stack.close()
                 from django.db import connections
@@ -305,6 +296,45 @@ def main() -> None:
             receiver_process.terminate()
             receiver_process.wait(10)
             redis_server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--latency-workers", type=int, default=1)
+    parser.add_argument("--targets", type=int, default=1, help="webhooks per event (targets on the one rule)")
+    parser.add_argument("--direct", action="store_true", help="store events in-process instead of POSTing them")
+    parser.add_argument("--profile", type=float, default=0.0, help="py-spy seconds on the first throughput worker")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    with bench_stack(args.targets) as (stack, receiver, _receiver_pid, database):
+        results = {"database": database, "throughput": [], "latency": None}
+        profile = (args.json or Path("delivery.json")).with_suffix(".profile.txt") if args.profile else None
+        for workers in (int(n) for n in args.workers.split(",") if n):
+            row = throughput(stack, workers, args.events, args.concurrency, profile, args.profile)
+            profile = None
+            results["throughput"].append(row)
+            print(
+                f"{workers} worker(s): {row['per_second']:,.0f} deliveries/s "
+                f"({row['deliveries']} in {row['seconds']} s; "
+                f"worker CPU {row['worker_cpu_ms_per_delivery']:.2f} ms per delivery)",
+                flush=True,
+            )
+        lat = latency(stack, receiver, args.rate, args.seconds, args.latency_workers, args.concurrency, args.direct)
+        results["latency"] = lat
+        print(
+            f"{'stored directly' if lat['direct'] else 'published'} "
+            f"at {lat['rate']:g} events/s for {lat['seconds']:g} s ({lat['events']} events, "
+            f"{lat['workers']} worker(s), {lat['targets']} target(s)): "
+            f"p50 {lat['p50_ms']:.1f} ms, p90 {lat['p90_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
+            f"max {lat['max_ms']:.1f} ms",
+            flush=True,
+        )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

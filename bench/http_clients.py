@@ -11,8 +11,9 @@ flight. Measured after a warm-up that opens the connections: client CPU per requ
 (`time.process_time`, every thread of the process, so a Rust client's runtime threads count too),
 requests/s, and the receiver's CPU per request (from /proc). The table printed gives medians.
 
-Clients: aiohttp as `dashboard/delivery/webhook.py` uses it today; aiohttp tuned (no cookie jar, no
-auto headers, one session-wide timeout, `session.post`); the same without a timer per request;
+Clients: the worker's own (`dashboard/delivery/http.py`); aiohttp as the worker used it before;
+aiohttp tuned (no cookie jar, no auto headers, one session-wide timeout, `session.post`);
+the same without a timer per request;
 httpx and httpcore (the layer under httpx); aiosonic; pyreqwest (Rust: reqwest on tokio); and a raw
 asyncio-protocol client (HTTP/1.1 with Content-Length only): the floor of what a Python client on
 asyncio could cost. httpx, aiosonic and pyreqwest are not in requirements-dev.txt (none won clearly, see
@@ -124,7 +125,7 @@ def process_cpu_seconds(pid: int) -> float:
 Send = Callable[[int], Awaitable[None]]
 
 
-async def aiohttp_today(url: str, body: bytes, concurrency: int) -> tuple[Send, Callable]:
+async def aiohttp_as_before(url: str, body: bytes, concurrency: int) -> tuple[Send, Callable]:
     import aiohttp
 
     from dashboard.delivery.destinations import AllowList, GuardedConnector
@@ -309,8 +310,22 @@ async def raw_protocol(url: str, body: bytes, concurrency: int) -> tuple[Send, C
     return send, close
 
 
+async def eventhub_client(url: str, body: bytes, concurrency: int) -> tuple[Send, Callable]:
+    from dashboard.delivery.destinations import AllowList
+    from dashboard.delivery.http import HttpClient
+
+    client = HttpClient(AllowList(["127.0.0.0/8"]), excerpt_bytes=1024)
+
+    async def send(number: int) -> None:
+        response = await client.request("POST", url, headers_for(number), body, 10.0)
+        assert response.status == 200
+
+    return send, client.close
+
+
 CLIENTS = {
-    "aiohttp-today": aiohttp_today,
+    "eventhub": eventhub_client,
+    "aiohttp-as-before": aiohttp_as_before,
     "aiohttp-tuned": aiohttp_tuned,
     "aiohttp-tuned-no-timer": aiohttp_tuned_no_timer,
     "httpx": httpx_http1,

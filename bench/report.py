@@ -5,10 +5,14 @@
 For the embedded default (SQLite) and, when DATABASE_URL names a PostgreSQL server, for PostgreSQL
 (a scratch database on it): publish throughput (native API with batches of 1 and 10, boto3 put_events,
 one and two Daphne processes) up to the knee (p99 > 500 ms), publish-to-webhook latency at 100 and
-1,000 events/s and at half the knee, delivery throughput with 1, 2 and 4 worker processes; once:
-Celery 5 with the same worker counts on the same Redis (a no-op task; and, with 2 processes on each
-database, a task doing the same job: POST the event, record the outcome), and moto's pattern matcher.
-Every step runs for a fixed time, so the whole report takes about eleven minutes (`--quick`: about four).
+1,000 events/s and at half the knee, delivery throughput with 1, 2 and 4 worker processes, and issue
+17's figures for the delivery engine (bench/delivery_engine.py); once: Celery 5 with the same worker
+counts on the same Redis (a no-op task; and, with 2 processes on each database, a task doing the same
+job: POST the event, record the outcome), and moto's pattern matcher. Every step runs for a fixed time,
+so the whole report takes about fifteen minutes (`--quick`: about six).
+
+The raw results go to docs/benchmarks/results.json; the issue 17 table shows each figure beside the
+one the previous run stored there (read before it is replaced).
 """
 
 import argparse
@@ -25,11 +29,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import celery_peer, publish  # noqa: E402
+from bench import celery_peer, delivery_engine, publish  # noqa: E402
 from chaos.services import PrivateRedis, run_directory  # noqa: E402
 
 OUT = ROOT / "docs" / "benchmarks"
 REPORT = OUT / "README.md"
+RESULTS = OUT / "results.json"
 
 # What the design started from (public figures; see the issue and shared/reference/reliability.md).
 REFERENCES = [
@@ -93,6 +98,26 @@ def end_to_end(database_url: str, knee: float | None, quick: bool) -> dict:
         ]  # fmt: skip
         subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=900)
         return json.loads(output.read_text())
+
+
+def engine(database_url: str, quick: bool) -> dict:
+    """Issue 17's delivery engine figures, in a process of its own (it sets Django up for its scratch database)."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | (
+        {"DATABASE_URL": database_url} if database_url else {}
+    )
+    with tempfile.TemporaryDirectory(prefix="eh-bench-engine-") as scratch:
+        output = Path(scratch) / "engine.json"
+        command = [sys.executable, str(ROOT / "bench" / "delivery_engine.py"), "--json", str(output)]
+        subprocess.run(command + (["--quick"] if quick else []), cwd=ROOT, env=env, check=True, timeout=1800)
+        return json.loads(output.read_text())
+
+
+def previous_results() -> dict | None:
+    """What the last run stored, read before this run replaces it."""
+    try:
+        return json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def celery_rows(quick: bool) -> list[dict]:
@@ -225,7 +250,9 @@ def _profile_lines(title: str, profile: dict) -> list[str]:
     return lines
 
 
-def render(runs: list[dict], celery: list[dict], patterns: list[dict], meta: dict, plots: list[str]) -> str:
+def render(
+    runs: list[dict], celery: list[dict], patterns: list[dict], meta: dict, plots: list[str], previous: dict | None
+) -> str:
     lines = [
         "# EventHub benchmarks",
         "",
@@ -335,7 +362,8 @@ def render(runs: list[dict], celery: list[dict], patterns: list[dict], meta: dic
               "AWS-validated corpus.", "",
               "| Engine | Matches/s (one core) | Corpus cases correct |", "|---|---:|---:|"]  # fmt: skip
     lines += [f"| {row['engine']} | {_rate(row['rate'])} | {row['correct']} / {row['cases']} |" for row in patterns]
-    lines += ["", "## Targets (2-core machine with PostgreSQL)", ""]
+    lines += [""] + delivery_engine.section({"runs": runs, "celery": celery}, previous)
+    lines += ["## Targets (2-core machine with PostgreSQL)", ""]
     lines += targets_section(runs, celery)
     lines += ["", "## Plots", ""] + [f"![{name}]({name})" for name in plots] + [""]
     return "\n".join(lines)
@@ -383,9 +411,10 @@ def load_average() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="shorter steps (about three minutes)")
+    parser.add_argument("--quick", action="store_true", help="shorter steps (about six minutes)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
+    previous = previous_results()
     began = time.monotonic()
     meta = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick,
             "load_start": load_average()}  # fmt: skip
@@ -395,8 +424,16 @@ def main() -> None:
         series = publish_series(url, args.quick)
         knee = max((s["knee"]["events_per_s"] for s in series if s["knee"] and s["batch"] == 10), default=None)
         print(f"== {label}: end-to-end latency and delivery throughput", flush=True)
+        e2e = end_to_end(url, knee, args.quick)
+        print(f"== {label}: the delivery engine (issue 17)", flush=True)
         runs.append(
-            {"label": label, "short": label.split(" ")[0], "publish": series, "e2e": end_to_end(url, knee, args.quick)}
+            {
+                "label": label,
+                "short": label.split(" ")[0],
+                "publish": series,
+                "e2e": e2e,
+                "engine": engine(url, args.quick),
+            }
         )
     print("== Celery peer", flush=True)
     celery = celery_rows(args.quick)
@@ -405,10 +442,12 @@ def main() -> None:
     meta |= {"seconds": time.monotonic() - began, "load_end": load_average()}
     OUT.mkdir(parents=True, exist_ok=True)
     plots = plot(runs, celery)
-    REPORT.write_text(render(runs, celery, patterns, meta, plots), encoding="utf-8")
+    REPORT.write_text(render(runs, celery, patterns, meta, plots, previous), encoding="utf-8")
+    raw = json.dumps({"runs": runs, "celery": celery, "patterns": patterns, "meta": meta}, indent=1)
+    RESULTS.write_text(raw + "\n", encoding="utf-8")
     if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "celery": celery, "patterns": patterns, "meta": meta}, indent=1))
-    print(f"wrote {REPORT.relative_to(ROOT)} and {', '.join(plots)} in {meta['seconds'] / 60:.1f} min")
+        args.json.write_text(raw)
+    print(f"wrote {REPORT.relative_to(ROOT)}, {RESULTS.name} and {', '.join(plots)} in {meta['seconds'] / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from dashboard.delivery.redrive import dry_run_redrive, purge_dead_letters, redr
 from dashboard.handler_registry import registered_handlers
 from dashboard.models import ApiKey, Delivery, DeliveryAttempt, Event, Rule, Target
 from dashboard.pattern_preview import preview_pattern
-from dashboard.roles import REDRIVE_PERMISSION
+from dashboard.roles import is_operator
 
 
 @admin.register(Event)
@@ -357,7 +357,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_redrive_permission(self, request) -> bool:
-        return request.user.has_perm(REDRIVE_PERMISSION)
+        return is_operator(request.user)
 
     @admin.action(description="Redrive the selected dead letters", permissions=["redrive"])
     def redrive(self, request, queryset) -> None:

@@ -37,14 +37,22 @@ from dashboard.schedules import InvalidSchedule, parse_schedule
 
 DEFAULT_BUS = "default"
 MAX_PAGE = 100
-_NAME = re.compile(r"^[.\-_A-Za-z0-9]{1,64}$")
-_BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,64}$")
+# Limits (the native API's OpenAPI document quotes them: api/openapi.py).
+NAME_LENGTH = 64
+ARCHIVE_NAME_LENGTH = 48
+MAX_DESCRIPTION = 512
+RETRY_ATTEMPTS = (0, 185)
+EVENT_AGE_SECONDS = (60, 86_400)
+INVOCATION_RATE = (1, 300)
+NAME_CHARACTERS = r"[.\-_A-Za-z0-9]"
+ARCHIVE_NAME_CHARACTERS = r"[A-Za-z0-9_-]"
+_NAME = re.compile(rf"^{NAME_CHARACTERS}{{1,{NAME_LENGTH}}}$")
+_BUS_NAME = re.compile(rf"^[/.\-_A-Za-z0-9]{{1,{NAME_LENGTH}}}$")
 _ARN = re.compile(
     r"^arn:aws[\w-]*:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>[0-9]*):(?P<resource>.+)$"
 )
-_MAX_DESCRIPTION = 512
 _MAX_INPUT = 8192
-Model = TypeVar("Model", EventBus, Rule, Target, Connection, ApiDestination)
+Model = TypeVar("Model", EventBus, Rule, Target, Connection, ApiDestination, Archive)
 
 
 class ConfigurationError(Exception):
@@ -57,6 +65,17 @@ class NotFound(ConfigurationError):
 
 class AlreadyExists(ConfigurationError):
     pass
+
+
+def _save_new(record: Model, what: str) -> Model:
+    """Insert a new record; its name taken already is AlreadyExists (in a savepoint, so a caller's
+    transaction stays usable)."""
+    try:
+        with transaction.atomic():
+            record.save()
+    except IntegrityError:
+        raise AlreadyExists(f"{what} already exists.") from None
+    return record
 
 
 class Invalid(ConfigurationError):
@@ -132,21 +151,21 @@ def _resource_name(arn_or_name: str, kind: str) -> str:
 
 def _check_name(value: object, what: str) -> str:
     if not isinstance(value, str) or not _NAME.match(value):
-        raise Invalid(f"{what} must be 1 to 64 letters, digits, '.', '-' or '_'.")
+        raise Invalid(f"{what} must be 1 to {NAME_LENGTH} letters, digits, '.', '-' or '_'.")
     return value
 
 
 def _check_bus_name(value: object) -> str:
     if not isinstance(value, str) or not _BUS_NAME.match(value):
-        raise Invalid("An event bus name is 1 to 64 letters, digits, '/', '.', '-' or '_'.")
+        raise Invalid(f"An event bus name is 1 to {NAME_LENGTH} letters, digits, '/', '.', '-' or '_'.")
     return value
 
 
 def _check_description(value: object) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > _MAX_DESCRIPTION:
-        raise Invalid(f"Description must be a string of at most {_MAX_DESCRIPTION} characters.")
+    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION:
+        raise Invalid(f"Description must be a string of at most {MAX_DESCRIPTION} characters.")
     return value.replace("\x00", "")
 
 
@@ -477,9 +496,11 @@ def _check_input(spec: TargetSpec) -> dict | None:
     return None
 
 
-def _retry(value: object, name: str, low: int, high: int, default: int) -> int:
+def _retry(value: object, name: str, bounds: tuple[int, int]) -> int:
+    """A retry policy member within `bounds`; the most AWS allows when not given."""
+    low, high = bounds
     if value is None:
-        return default
+        return high
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise Invalid(f"{name} must be a whole number from {low} to {high}.")
     return value
@@ -604,9 +625,9 @@ def _put_target(rule: Rule, spec: TargetSpec, actor: str) -> None:
         transform.validate(target.input_path, transformer)
     except transform.InvalidTransform as error:
         raise Invalid(str(error)) from None
-    target.maximum_retry_attempts = _retry(spec.maximum_retry_attempts, "MaximumRetryAttempts", 0, 185, 185)
+    target.maximum_retry_attempts = _retry(spec.maximum_retry_attempts, "MaximumRetryAttempts", RETRY_ATTEMPTS)
     target.maximum_event_age_seconds = _retry(
-        spec.maximum_event_age_seconds, "MaximumEventAgeInSeconds", 60, 86_400, 86_400
+        spec.maximum_event_age_seconds, "MaximumEventAgeInSeconds", EVENT_AGE_SECONDS
     )
     if spec.dead_letter_arn is not None and not isinstance(spec.dead_letter_arn, str):
         raise Invalid("DeadLetterConfig.Arn must be a string.")
@@ -942,12 +963,7 @@ def create_connection(
         auth_parameters=_auth_parameters(authorization_type, auth_parameters),
         last_authorized_at=timezone.now(),
     )
-    try:
-        with transaction.atomic():
-            connection.save()
-    except IntegrityError:
-        raise AlreadyExists(f"Connection {connection.name} already exists.") from None
-    return connection
+    return _save_new(connection, f"Connection {connection.name}")
 
 
 @transaction.atomic
@@ -1017,8 +1033,9 @@ def _check_method(value: object) -> str:
 def _check_rate(value: object) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 300:
-        raise Invalid("InvocationRateLimitPerSecond must be a whole number from 1 to 300.")
+    low, high = INVOCATION_RATE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid(f"InvocationRateLimitPerSecond must be a whole number from {low} to {high}.")
     return value
 
 
@@ -1050,12 +1067,7 @@ def create_api_destination(
         invocation_rate_limit_per_second=_check_rate(invocation_rate_limit_per_second),
     )
     destination.connection = get_connection(connection)
-    try:
-        with transaction.atomic():
-            destination.save()
-    except IntegrityError:
-        raise AlreadyExists(f"An api-destination '{destination.name}' already exists.") from None
-    return destination
+    return _save_new(destination, f"An api-destination '{destination.name}'")
 
 
 _UNSET = object()
@@ -1110,7 +1122,7 @@ def delete_api_destination(name: object, *, actor: str = "") -> None:
 
 # Archives and replays: the event-sourcing records (models/streams.py, eventsourcing/replay.py) under AWS names.
 
-_ARCHIVE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,48}$")
+_ARCHIVE_NAME = re.compile(rf"^{ARCHIVE_NAME_CHARACTERS}{{1,{ARCHIVE_NAME_LENGTH}}}$")
 _REPLAY_STATES = {state.upper(): state for state in Replay.State.values}
 
 
@@ -1128,7 +1140,7 @@ def replay_arn(name: str) -> str:
 
 def _check_archive_name(value: object) -> str:
     if not isinstance(value, str) or not _ARCHIVE_NAME.match(value):
-        raise Invalid("An archive name is 1 to 48 letters, digits, '-' or '_'.")
+        raise Invalid(f"An archive name is 1 to {ARCHIVE_NAME_LENGTH} letters, digits, '-' or '_'.")
     return value
 
 
@@ -1166,12 +1178,7 @@ def create_archive(
         event_pattern=_optional_pattern(event_pattern),
         retention_days=_retention_days(retention_days),
     )
-    try:
-        with transaction.atomic():
-            archive.save()
-    except IntegrityError:
-        raise AlreadyExists(f"Archive {archive.name} already exists.") from None
-    return archive
+    return _save_new(archive, f"Archive {archive.name}")
 
 
 @transaction.atomic

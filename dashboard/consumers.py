@@ -16,7 +16,7 @@ from dashboard import broadcast, browsing, pages_schemas, triage
 from dashboard.browsing import EventFilter, TailCursor
 from dashboard.models import EventSchema
 from dashboard.patterns import InvalidPattern
-from dashboard.roles import REDRIVE_PERMISSION
+from dashboard.roles import is_operator
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class DeadLetterConsumer(LiveConsumer):
 
     async def setup(self, params: dict[str, str]) -> bool:
         self.filter = triage.TriageFilter.from_query(params)
-        self.can_redrive = await database_sync_to_async(self.scope["user"].has_perm)(REDRIVE_PERMISSION)
+        self.can_redrive = await database_sync_to_async(is_operator)(self.scope["user"])
         self.shown: list[str] = []
         self.summary: tuple | None = None
         return True

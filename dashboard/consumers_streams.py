@@ -8,8 +8,9 @@ from dashboard import broadcast
 from dashboard.consumers import LiveConsumer
 from dashboard.eventsourcing.streams import InvalidStream, StreamName
 from dashboard.eventsourcing.timeline import StreamTimeline
+from dashboard.roles import is_operator
 
-from .pages_streams import can_operate, projections_context, replays_context
+from .pages_streams import projections_context, replays_context
 
 
 class StreamTimelineConsumer(LiveConsumer):
@@ -50,7 +51,7 @@ class _TableConsumer(LiveConsumer):
 
     async def setup(self, params: dict[str, str]) -> bool:
         self.user = self.scope["user"]
-        self.can_operate = await database_sync_to_async(can_operate)(self.user)
+        self.can_operate = await database_sync_to_async(is_operator)(self.user)
         self.last_html = ""
         return True
 

@@ -16,3 +16,13 @@ def uuid7() -> uuid.UUID:
 
 def new_event_id() -> str:
     return str(uuid7())
+
+
+def parse_uuid(value: object) -> uuid.UUID | None:
+    """`value` as a UUID (one already, or text uuid.UUID reads), or None when it is not one."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -26,7 +26,16 @@ from dashboard.tracing import trace_context
 
 log = logging.getLogger(__name__)
 
-_NAME_LIMIT = 256
+# The longest value each text member of an entry may hold (characters); the columns are this wide.
+TEXT_LIMITS = {
+    "source": 256,
+    "detail-type": 256,
+    "bus": 64,
+    "id": 64,
+    "trace-header": 500,
+    "correlation-id": 128,
+    "causation-id": 128,
+}
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,8 @@ def _refuse_nul(text: str) -> None:
         raise InvalidEntry("strings and keys may not contain the NUL character (\\u0000)")
 
 
-def _text(entry: dict, key: str, *, required: bool = False, limit: int = _NAME_LIMIT) -> str:
-    value = entry.get(key)
+def _text(entry: dict, key: str, *, required: bool = False) -> str:
+    value, limit = entry.get(key), TEXT_LIMITS[key]
     if value is None or value == "":
         if required:
             raise InvalidEntry(f'"{key}" is required and must be a non-empty string')
@@ -152,13 +161,13 @@ def parse_entry(entry: object, *, default_bus: str = "default") -> EventDraft:
         source=_text(entry, "source", required=True),
         detail_type=_text(entry, "detail-type", required=True),
         detail=detail,
-        bus=_text(entry, "bus", limit=64) or default_bus,
-        event_id=_text(entry, "id", limit=64) or None,
+        bus=_text(entry, "bus") or default_bus,
+        event_id=_text(entry, "id") or None,
         time=_time(entry),
         resources=resources,
-        trace_header=_text(entry, "trace-header", limit=500),
-        correlation_id=_text(entry, "correlation-id", limit=128),
-        causation_id=_text(entry, "causation-id", limit=128),
+        trace_header=_text(entry, "trace-header"),
+        correlation_id=_text(entry, "correlation-id"),
+        causation_id=_text(entry, "causation-id"),
         traceparent=traceparent,
         tracestate=tracestate,
     )

@@ -14,22 +14,21 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.staticfiles import finders
-from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dashboard import browsing, flowgraph, stats, triage
 from dashboard.api import aws
+from dashboard.api.framework import by_header
 from dashboard.audit import Action, record_audit
 from dashboard.browsing import EventFilter
 from dashboard.consumers import ROWS_KEPT
 from dashboard.delivery import redrive
 from dashboard.models import Delivery, Event, Rule, Target
 from dashboard.patterns import InvalidEvent, InvalidPattern, PatternTooComplex, evaluate_pattern
-from dashboard.roles import REDRIVE_PERMISSION, is_operator, require_operator
+from dashboard.roles import is_operator, require_operator
 
 WINDOW_LABELS = [("15m", "Last 15 minutes"), ("1h", "Last hour"), ("24h", "Last 24 hours"), ("7d", "Last 7 days")]
 SAMPLE_EVENT = {
@@ -46,17 +45,17 @@ SAMPLE_EVENT = {
 SAMPLE_PATTERN = {"source": ["shop.orders"], "detail": {"total": [{"numeric": [">=", 1000]}]}}
 
 
-@csrf_exempt
-async def root(request: HttpRequest) -> HttpResponse:
-    """`/` is both the overview page and, for AWS SDKs, the EventBridge JSON endpoint (always POST)."""
-    if request.method == "POST" and "X-Amz-Target" in request.headers:
-        return await aws.handle(request)
+async def overview(request: HttpRequest) -> HttpResponse:
     user = await request.auser()
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
     return await sync_to_async(_overview)(request)
+
+
+# `/` is both the overview page and, for AWS SDKs (always POST), the EventBridge JSON endpoint.
+root = by_header("X-Amz-Target", post=aws.handle, otherwise=overview)
 
 
 @require_GET
@@ -180,16 +179,14 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def target_detail(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Target.objects.select_related("rule"), pk=pk)
-    counts = dict(
-        Delivery.objects.filter(target=target).values_list("state").annotate(n=Count("id")).values_list("state", "n")
-    )
+    counts = stats.target_state_counts(target.pk)
     states = [state for state in Delivery.State if state != Delivery.State.CANCELLED]
     return render(
         request,
         "dashboard/target_detail.html",
         {
             "target": target,
-            "state_counts": [(state.value, state.label, counts.get(state.value, 0)) for state in states],
+            "state_counts": [(state.value, state.label, counts[state.value]) for state in states],
             "deliveries": Delivery.objects.filter(target=target).order_by("-id")[:50],
             "target_admin": admin.site.is_registered(Target),
             "can_operate": is_operator(request.user),
@@ -264,7 +261,7 @@ def dead_letter_list(request: HttpRequest) -> HttpResponse:
             "groups": triage.groups(dead),
             "total": dead.count(),
             "page_rows": triage.PAGE_ROWS,
-            "can_redrive": request.user.has_perm(REDRIVE_PERMISSION),
+            "can_redrive": is_operator(request.user),
             "targets": Target.objects.select_related("rule").order_by("name"),
             "rules": Rule.objects.order_by("name"),
             "windows": WINDOW_LABELS,
@@ -275,10 +272,6 @@ def dead_letter_list(request: HttpRequest) -> HttpResponse:
 # A redrive's progress is tracked for at most this many deliveries (their ids live in the session).
 PROGRESS_TRACKED = 5_000
 _CARRIED_FIELDS = ("scope", "group", "target", "rule", "error", "status", "window", "selected")
-
-
-def _require_redrive(request: HttpRequest) -> None:
-    require_operator(request.user)
 
 
 def _selection(request: HttpRequest):
@@ -305,7 +298,7 @@ def _notice(request: HttpRequest, message: str, tone: str = "accent") -> HttpRes
 @require_POST
 def dlq_redrive(request: HttpRequest) -> HttpResponse:
     """Redrive one, a group, the ticked rows or all that match; asks first above CONFIRM_ABOVE."""
-    _require_redrive(request)
+    require_operator(request.user)
     chosen, carried = _selection(request)
     count = chosen.count()
     if not count:
@@ -355,7 +348,7 @@ def _render_progress(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def dlq_purge(request: HttpRequest) -> HttpResponse:
     """Delete dead letters for good: always asks first."""
-    _require_redrive(request)
+    require_operator(request.user)
     chosen, carried = _selection(request)
     count = chosen.count()
     if not count:
@@ -378,7 +371,7 @@ def dlq_dry_run(request: HttpRequest) -> HttpResponse:
         "count": chosen.count(),
         "buckets": redrive.dry_run_redrive(chosen),
         "carried": carried,
-        "can_redrive": request.user.has_perm(REDRIVE_PERMISSION),
+        "can_redrive": is_operator(request.user),
     }
     return render(request, "dashboard/partials/dlq_dry_run.html", context)
 

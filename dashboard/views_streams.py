@@ -6,8 +6,8 @@ Looking needs a login; acting (rebuild, retry, skip, replay, cancel) needs the o
 
 from datetime import UTC, timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,15 +30,11 @@ from dashboard.eventsourcing.streams import InvalidStream, StreamName
 from dashboard.eventsourcing.timeline import MAX_SHOWN, StreamTimeline, recent_streams
 from dashboard.models import Target
 from dashboard.models.streams import Archive, Replay
+from dashboard.roles import require_operator
 
-from .pages_streams import can_operate, projections_context, replays_context
+from .pages_streams import projections_context, replays_context
 
 _REPLAY_FIELDS = ("name", "description", "bus", "archive", "start", "end", "event_pattern", "rate_per_second")
-
-
-def _require_operator(request: HttpRequest) -> None:
-    if not can_operate(request.user):
-        raise PermissionDenied("Rebuilds, skips and replays need the operator role.")
 
 
 @login_required
@@ -86,7 +82,7 @@ def projection_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def projection_action(request: HttpRequest, name: str, action: str) -> HttpResponse:
     """The buttons: rebuild (the worker builds the shadow), cancel-rebuild, retry, skip (the failing event)."""
-    _require_operator(request)
+    require_operator(request.user)
     actions = {
         "rebuild": projection_runner.request_rebuild,
         "cancel-rebuild": projection_runner.cancel_rebuild,
@@ -99,10 +95,16 @@ def projection_action(request: HttpRequest, name: str, action: str) -> HttpRespo
         acted = actions[action](name)
     except UnknownProjection as error:
         raise Http404(str(error)) from None
-    if acted is not False:  # a skip finds nothing to skip when the projection is not stopped
+    notice = ""
+    if acted is False:  # as the API's 409: a skip finds nothing to skip when the projection is not stopped
+        notice = f"Nothing skipped: projection {name} is not stopped on a failing event."
+    else:
         record_audit(PROJECTION_ACTIONS[action], f"projection {name}", user=request.user)
     if request.htmx:
-        return render(request, "dashboard/streams/partials/projection_rows.html", projections_context(request.user))
+        context = projections_context(request.user) | {"notice": notice}
+        return render(request, "dashboard/streams/partials/projection_rows.html", context)
+    if notice:
+        messages.warning(request, notice)
     return redirect("streams:projections")
 
 
@@ -162,7 +164,7 @@ def _rate(form: dict) -> float:
 @require_POST
 def replay_preview(request: HttpRequest) -> HttpResponse:
     """The confirmation: how many events and deliveries the replay will send, before anything is sent."""
-    _require_operator(request)
+    require_operator(request.user)
     form = _replay_form(request)
     try:
         _check_new_name(form["name"])
@@ -181,7 +183,7 @@ def replay_preview(request: HttpRequest) -> HttpResponse:
 def replay_start(request: HttpRequest) -> HttpResponse:
     """The confirmation's Start button (htmx): a refusal answers an error fragment in the confirmation,
     success sends the browser to the replay's row on the live list."""
-    _require_operator(request)
+    require_operator(request.user)
     form = _replay_form(request)
     ceiling = request.POST.get("position_ceiling", "")
     try:
@@ -211,7 +213,7 @@ def replay_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def replay_cancel(request: HttpRequest, name: str) -> HttpResponse:
-    _require_operator(request)
+    require_operator(request.user)
     if not REPLAY_NAME.match(name):
         raise Http404("no replay by that name")
     if cancel_replay(name):

@@ -45,7 +45,7 @@ async def read_and_claim(db: DatabaseThreads, transport: AsyncTransport) -> inta
 
 
 async def send_all(db: DatabaseThreads, transport: AsyncTransport, work: list[intake.Work]) -> list:
-    sending = Sending(db, transport, WebhookSender(8), "w1")
+    sending = Sending(db, transport, WebhookSender(), "w1")
     try:
         return [await sending.send(item) for item in work]
     finally:

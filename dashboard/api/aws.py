@@ -20,6 +20,7 @@ from dashboard.publishing import EntryResult
 
 from . import aws_management, ingest, sigv4
 from .auth import find_key
+from .framework import fast_path
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -42,6 +43,7 @@ def _error(error: AwsError) -> HttpResponse:
     return response
 
 
+@fast_path
 async def handle(request: HttpRequest) -> HttpResponse:
     """Entry point for every `X-Amz-Target: AWSEvents.*` request."""
     try:

@@ -47,6 +47,18 @@ def _page(page: config.Page, name: str, render: Callable) -> dict:
     return answer
 
 
+def _listing(
+    list_page: Callable[..., config.Page], filters: tuple[str, ...], name: str, render: Callable
+) -> Callable[[dict], dict]:
+    """A List* operation: `list_page` takes the filter members in order, then NextToken and Limit."""
+
+    def operation(params: dict) -> dict:
+        page = list_page(*(params.get(member) for member in filters), params.get("NextToken"), params.get("Limit"))
+        return _page(page, name, render)
+
+    return operation
+
+
 # Buses.
 
 
@@ -75,9 +87,7 @@ def describe_event_bus(params: dict) -> dict:
     return _bus(config.get_bus(params.get("Name")))
 
 
-def list_event_buses(params: dict) -> dict:
-    page = config.list_buses(params.get("NamePrefix"), params.get("NextToken"), params.get("Limit"))
-    return _page(page, "EventBuses", _bus)
+list_event_buses = _listing(config.list_buses, ("NamePrefix",), "EventBuses", _bus)
 
 
 def delete_event_bus(params: dict) -> dict:
@@ -120,11 +130,7 @@ def describe_rule(params: dict) -> dict:
     return _rule(config.get_rule(params["Name"], params.get("EventBusName"))) | {"CreatedBy": _account()}
 
 
-def list_rules(params: dict) -> dict:
-    page = config.list_rules(
-        params.get("EventBusName"), params.get("NamePrefix"), params.get("NextToken"), params.get("Limit")
-    )
-    return _page(page, "Rules", _rule)
+list_rules = _listing(config.list_rules, ("EventBusName", "NamePrefix"), "Rules", _rule)
 
 
 def delete_rule(params: dict) -> dict:
@@ -263,11 +269,7 @@ def describe_connection(params: dict) -> dict:
     return _connection(connection) | {"AuthParameters": config.shown_auth_parameters(connection)}
 
 
-def list_connections(params: dict) -> dict:
-    page = config.list_connections(
-        params.get("NamePrefix"), params.get("ConnectionState"), params.get("NextToken"), params.get("Limit")
-    )
-    return _page(page, "Connections", _connection)
+list_connections = _listing(config.list_connections, ("NamePrefix", "ConnectionState"), "Connections", _connection)
 
 
 def update_connection(params: dict) -> dict:
@@ -327,11 +329,9 @@ def describe_api_destination(params: dict) -> dict:
     return _destination(config.get_api_destination(params["Name"]))
 
 
-def list_api_destinations(params: dict) -> dict:
-    page = config.list_api_destinations(
-        params.get("NamePrefix"), params.get("ConnectionArn"), params.get("NextToken"), params.get("Limit")
-    )
-    return _page(page, "ApiDestinations", _destination)
+list_api_destinations = _listing(
+    config.list_api_destinations, ("NamePrefix", "ConnectionArn"), "ApiDestinations", _destination
+)
 
 
 def update_api_destination(params: dict) -> dict:
@@ -397,13 +397,13 @@ def describe_archive(params: dict) -> dict:
     return _archive(config.get_archive(params["ArchiveName"]))
 
 
+_list_archives = _listing(config.list_archives, ("NamePrefix", "EventSourceArn"), "Archives", _archive)
+
+
 def list_archives(params: dict) -> dict:
     if params.get("State") not in (None, "ENABLED"):
         return {"Archives": []}  # EventHub's archives are always enabled
-    page = config.list_archives(
-        params.get("NamePrefix"), params.get("EventSourceArn"), params.get("NextToken"), params.get("Limit")
-    )
-    return _page(page, "Archives", _archive)
+    return _list_archives(params)
 
 
 def update_archive(params: dict) -> dict:
@@ -494,15 +494,7 @@ def describe_replay(params: dict) -> dict:
     return answer
 
 
-def list_replays(params: dict) -> dict:
-    page = config.list_replays(
-        params.get("NamePrefix"),
-        params.get("State"),
-        params.get("EventSourceArn"),
-        params.get("NextToken"),
-        params.get("Limit"),
-    )
-    return _page(page, "Replays", _replay)
+list_replays = _listing(config.list_replays, ("NamePrefix", "State", "EventSourceArn"), "Replays", _replay)
 
 
 def cancel_replay(params: dict) -> dict:
@@ -596,6 +588,30 @@ OPERATIONS: dict[str, Callable[[dict], Awaitable[dict]]] = {
 }
 
 # The JSON type of each request member, as the operations' AWS API models declare them (botocore's events model).
+# Create and Update take the same members for connections and for API destinations.
+_CONNECTION_MEMBERS = {
+    "Name": "string",
+    "Description": "string",
+    "AuthorizationType": "string",
+    "AuthParameters": "object",
+    "InvocationConnectivityParameters": "object",
+    "KmsKeyIdentifier": "string",
+}
+_ARCHIVE_SETTINGS = {
+    "Description": "string",
+    "EventPattern": "string",
+    "RetentionDays": "number",
+    "KmsKeyIdentifier": "string",
+}
+_PAGED = {"NextToken": "string", "Limit": "number"}
+_API_DESTINATION_MEMBERS = {
+    "Name": "string",
+    "Description": "string",
+    "ConnectionArn": "string",
+    "InvocationEndpoint": "string",
+    "HttpMethod": "string",
+    "InvocationRateLimitPerSecond": "number",
+}
 REQUEST_MEMBERS: dict[str, dict[str, str]] = {
     "CreateEventBus": {
         "Name": "string",
@@ -607,7 +623,7 @@ REQUEST_MEMBERS: dict[str, dict[str, str]] = {
         "Tags": "array",
     },
     "DescribeEventBus": {"Name": "string"},
-    "ListEventBuses": {"NamePrefix": "string", "NextToken": "string", "Limit": "number"},
+    "ListEventBuses": {"NamePrefix": "string", **_PAGED},
     "DeleteEventBus": {"Name": "string"},
     "PutRule": {
         "Name": "string",
@@ -620,85 +636,28 @@ REQUEST_MEMBERS: dict[str, dict[str, str]] = {
         "EventBusName": "string",
     },
     "DescribeRule": {"Name": "string", "EventBusName": "string"},
-    "ListRules": {"NamePrefix": "string", "EventBusName": "string", "NextToken": "string", "Limit": "number"},
+    "ListRules": {"NamePrefix": "string", "EventBusName": "string", **_PAGED},
     "DeleteRule": {"Name": "string", "EventBusName": "string", "Force": "boolean"},
     "EnableRule": {"Name": "string", "EventBusName": "string"},
     "DisableRule": {"Name": "string", "EventBusName": "string"},
-    "ListRuleNamesByTarget": {
-        "TargetArn": "string",
-        "EventBusName": "string",
-        "NextToken": "string",
-        "Limit": "number",
-    },
+    "ListRuleNamesByTarget": {"TargetArn": "string", "EventBusName": "string", **_PAGED},
     "PutTargets": {"Rule": "string", "EventBusName": "string", "Targets": "array"},
     "RemoveTargets": {"Rule": "string", "EventBusName": "string", "Ids": "array", "Force": "boolean"},
-    "ListTargetsByRule": {"Rule": "string", "EventBusName": "string", "NextToken": "string", "Limit": "number"},
-    "CreateConnection": {
-        "Name": "string",
-        "Description": "string",
-        "AuthorizationType": "string",
-        "AuthParameters": "object",
-        "InvocationConnectivityParameters": "object",
-        "KmsKeyIdentifier": "string",
-    },
+    "ListTargetsByRule": {"Rule": "string", "EventBusName": "string", **_PAGED},
+    "CreateConnection": _CONNECTION_MEMBERS,
     "DescribeConnection": {"Name": "string"},
-    "ListConnections": {"NamePrefix": "string", "ConnectionState": "string", "NextToken": "string", "Limit": "number"},
-    "UpdateConnection": {
-        "Name": "string",
-        "Description": "string",
-        "AuthorizationType": "string",
-        "AuthParameters": "object",
-        "InvocationConnectivityParameters": "object",
-        "KmsKeyIdentifier": "string",
-    },
+    "ListConnections": {"NamePrefix": "string", "ConnectionState": "string", **_PAGED},
+    "UpdateConnection": _CONNECTION_MEMBERS,
     "DeleteConnection": {"Name": "string"},
-    "CreateApiDestination": {
-        "Name": "string",
-        "Description": "string",
-        "ConnectionArn": "string",
-        "InvocationEndpoint": "string",
-        "HttpMethod": "string",
-        "InvocationRateLimitPerSecond": "number",
-    },
+    "CreateApiDestination": _API_DESTINATION_MEMBERS,
     "DescribeApiDestination": {"Name": "string"},
-    "ListApiDestinations": {
-        "NamePrefix": "string",
-        "ConnectionArn": "string",
-        "NextToken": "string",
-        "Limit": "number",
-    },
-    "UpdateApiDestination": {
-        "Name": "string",
-        "Description": "string",
-        "ConnectionArn": "string",
-        "InvocationEndpoint": "string",
-        "HttpMethod": "string",
-        "InvocationRateLimitPerSecond": "number",
-    },
+    "ListApiDestinations": {"NamePrefix": "string", "ConnectionArn": "string", **_PAGED},
+    "UpdateApiDestination": _API_DESTINATION_MEMBERS,
     "DeleteApiDestination": {"Name": "string"},
-    "CreateArchive": {
-        "ArchiveName": "string",
-        "EventSourceArn": "string",
-        "Description": "string",
-        "EventPattern": "string",
-        "RetentionDays": "number",
-        "KmsKeyIdentifier": "string",
-    },
+    "CreateArchive": {"ArchiveName": "string", "EventSourceArn": "string", **_ARCHIVE_SETTINGS},
     "DescribeArchive": {"ArchiveName": "string"},
-    "ListArchives": {
-        "NamePrefix": "string",
-        "EventSourceArn": "string",
-        "State": "string",
-        "NextToken": "string",
-        "Limit": "number",
-    },
-    "UpdateArchive": {
-        "ArchiveName": "string",
-        "Description": "string",
-        "EventPattern": "string",
-        "RetentionDays": "number",
-        "KmsKeyIdentifier": "string",
-    },
+    "ListArchives": {"NamePrefix": "string", "EventSourceArn": "string", "State": "string", **_PAGED},
+    "UpdateArchive": {"ArchiveName": "string", **_ARCHIVE_SETTINGS},
     "DeleteArchive": {"ArchiveName": "string"},
     "StartReplay": {
         "ReplayName": "string",
@@ -709,13 +668,7 @@ REQUEST_MEMBERS: dict[str, dict[str, str]] = {
         "Destination": "object",
     },
     "DescribeReplay": {"ReplayName": "string"},
-    "ListReplays": {
-        "NamePrefix": "string",
-        "State": "string",
-        "EventSourceArn": "string",
-        "NextToken": "string",
-        "Limit": "number",
-    },
+    "ListReplays": {"NamePrefix": "string", "State": "string", "EventSourceArn": "string", **_PAGED},
     "CancelReplay": {"ReplayName": "string"},
     "TagResource": {"ResourceARN": "string", "Tags": "array"},
     "UntagResource": {"ResourceARN": "string", "TagKeys": "array"},

@@ -31,7 +31,8 @@ from dashboard.publishing import EntryResult, EventDraft, InvalidEntry, check_ne
 
 from . import ingest
 from .errors import ApiError, json_response
-from .native import api_view, render_result
+from .framework import api_view, fast_path
+from .native import render_result
 
 STRUCTURED = "application/cloudevents+json"
 BATCH = "application/cloudevents-batch+json"
@@ -164,6 +165,7 @@ def _prepared(request: HttpRequest, body: bytes, bus: str) -> list[EventDraft | 
     return prepared
 
 
+@fast_path
 @api_view(("POST",), scope="publish")
 async def publish_cloudevents(request: HttpRequest) -> HttpResponse:
     bus = request.GET.get("bus") or "default"

@@ -16,7 +16,7 @@ from dashboard.models import ApiDestination, Connection, EventBus, Rule
 from dashboard.models.streams import Archive
 
 from .errors import ApiError, json_response
-from .native import api_view, read_json_body
+from .framework import api_view, read_json_body
 
 _STATUS = {
     config.NotFound: (404, "ResourceNotFound"),
@@ -386,7 +386,12 @@ async def archive(request: HttpRequest, name: str) -> HttpResponse:
 # The OpenAPI description of these paths (merged into /api/v1/openapi.json by openapi.py).
 _ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _OBJECT = {"application/json": {"schema": {"type": "object"}}}
-_NAME = {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[.\\-_A-Za-z0-9]+$"}
+_NAME = {"type": "string", "minLength": 1, "maxLength": config.NAME_LENGTH, "pattern": f"^{config.NAME_CHARACTERS}+$"}
+_DESCRIPTION = {"type": "string", "maxLength": config.MAX_DESCRIPTION}
+
+
+def _integer_within(bounds: tuple[int, int]) -> dict:
+    return {"type": "integer", "minimum": bounds[0], "maximum": bounds[1]}
 
 
 def _errors(*statuses: int) -> dict:
@@ -395,6 +400,18 @@ def _errors(*statuses: int) -> dict:
 
 def _ok(description: str, status: int = 200) -> dict:
     return {str(status): {"description": description, "content": _OBJECT}}
+
+
+def _one(operation_id: str, description: str) -> dict:
+    """GET of one named resource."""
+    return {"operationId": operation_id, "responses": {**_ok(description), **_errors(400, 401, 403, 404)}}
+
+
+def _deleted(operation_id: str) -> dict:
+    return {
+        "operationId": operation_id,
+        "responses": {"204": {"description": "Deleted."}, **_errors(400, 401, 403, 404)},
+    }
 
 
 def _in_path(*names: str) -> list[dict]:
@@ -416,7 +433,7 @@ _RULE_BODY = {
     "event_pattern": {"description": "An EventBridge event pattern, as an object or as its JSON text."},
     "schedule_expression": {"type": "string", "description": "rate(5 minutes) or cron(0 12 * * ? *), instead."},
     "state": {"type": "string", "enum": ["ENABLED", "DISABLED"]},
-    "description": {"type": "string", "maxLength": 512},
+    "description": _DESCRIPTION,
     "bus": {"type": "string"},
 }
 _TARGET_BODY = {
@@ -430,8 +447,8 @@ _TARGET_BODY = {
     "retry_policy": {
         "type": "object",
         "properties": {
-            "maximum_retry_attempts": {"type": "integer", "minimum": 0, "maximum": 185},
-            "maximum_event_age_seconds": {"type": "integer", "minimum": 60, "maximum": 86400},
+            "maximum_retry_attempts": _integer_within(config.RETRY_ATTEMPTS),
+            "maximum_event_age_seconds": _integer_within(config.EVENT_AGE_SECONDS),
         },
     },
     "dead_letter_arn": {"type": "string"},
@@ -463,22 +480,27 @@ _CONNECTION_BODY = {
             "invocation_headers": {"type": "array", "items": {"type": "object"}},
         },
     },
-    "description": {"type": "string", "maxLength": 512},
+    "description": _DESCRIPTION,
 }
 _DESTINATION_BODY = {
     "name": _NAME,
     "connection": {"type": "string", "description": "The connection's name or ARN."},
     "invocation_endpoint": {"type": "string"},
     "http_method": {"type": "string", "enum": ["POST", "PUT", "PATCH"]},
-    "invocation_rate_limit_per_second": {"type": "integer", "minimum": 1, "maximum": 300},
-    "description": {"type": "string", "maxLength": 512},
+    "invocation_rate_limit_per_second": _integer_within(config.INVOCATION_RATE),
+    "description": _DESCRIPTION,
 }
 _ARCHIVE_BODY = {
-    "name": {"type": "string", "minLength": 1, "maxLength": 48, "pattern": "^[A-Za-z0-9_-]+$"},
+    "name": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": config.ARCHIVE_NAME_LENGTH,
+        "pattern": f"^{config.ARCHIVE_NAME_CHARACTERS}+$",
+    },
     "bus": {"type": "string", "default": "default"},
     "event_pattern": {"description": "Only events matching it are archived (an object or its JSON text)."},
     "retention_days": {"type": "integer", "minimum": 0, "description": "0 keeps them forever."},
-    "description": {"type": "string", "maxLength": 512},
+    "description": _DESCRIPTION,
 }
 OPENAPI_PATHS = {
     "/buses": {
@@ -495,7 +517,7 @@ OPENAPI_PATHS = {
     },
     "/buses/{name}": {
         "parameters": _in_path("name"),
-        "get": {"operationId": "getBus", "responses": {**_ok("The bus."), **_errors(400, 401, 403, 404)}},
+        "get": _one("getBus", "The bus."),
         "delete": {
             "operationId": "deleteBus",
             "summary": "Idempotent; refused for the default bus and for a bus with rules.",
@@ -511,7 +533,7 @@ OPENAPI_PATHS = {
     },
     "/rules/{name}": {
         "parameters": [*_in_path("name"), *_query("bus")],
-        "get": {"operationId": "getRule", "responses": {**_ok("The rule."), **_errors(400, 401, 403, 404)}},
+        "get": _one("getRule", "The rule."),
         "put": {
             "operationId": "putRule",
             "summary": "Create the rule or replace its settings (like PutRule).",
@@ -535,17 +557,14 @@ OPENAPI_PATHS = {
     },
     "/rules/{name}/targets/{target_id}": {
         "parameters": [*_in_path("name", "target_id"), *_query("bus")],
-        "get": {"operationId": "getTarget", "responses": {**_ok("The target."), **_errors(400, 401, 403, 404)}},
+        "get": _one("getTarget", "The target."),
         "put": {
             "operationId": "putTarget",
             "summary": "Create the target or replace it (like PutTargets).",
             "requestBody": _body(_TARGET_BODY, ("arn",)),
             "responses": {**_ok("The target."), **_errors(400, 401, 403, 404, 415)},
         },
-        "delete": {
-            "operationId": "deleteTarget",
-            "responses": {"204": {"description": "Deleted."}, **_errors(400, 401, 403, 404)},
-        },
+        "delete": _deleted("deleteTarget"),
     },
     "/connections": {
         "get": {
@@ -561,17 +580,14 @@ OPENAPI_PATHS = {
     },
     "/connections/{name}": {
         "parameters": _in_path("name"),
-        "get": {"operationId": "getConnection", "responses": {**_ok("The connection."), **_errors(400, 401, 403, 404)}},
+        "get": _one("getConnection", "The connection."),
         "patch": {
             "operationId": "updateConnection",
             "summary": "Change what is sent; secrets not sent again are kept.",
             "requestBody": _body(_CONNECTION_BODY),
             "responses": {**_ok("The connection."), **_errors(400, 401, 403, 404, 415)},
         },
-        "delete": {
-            "operationId": "deleteConnection",
-            "responses": {"204": {"description": "Deleted."}, **_errors(400, 401, 403, 404)},
-        },
+        "delete": _deleted("deleteConnection"),
     },
     "/api-destinations": {
         "get": {
@@ -587,20 +603,14 @@ OPENAPI_PATHS = {
     },
     "/api-destinations/{name}": {
         "parameters": _in_path("name"),
-        "get": {
-            "operationId": "getApiDestination",
-            "responses": {**_ok("The API destination."), **_errors(400, 401, 403, 404)},
-        },
+        "get": _one("getApiDestination", "The API destination."),
         "patch": {
             "operationId": "updateApiDestination",
             "summary": "Change its settings; the targets that use it follow.",
             "requestBody": _body(_DESTINATION_BODY),
             "responses": {**_ok("The API destination."), **_errors(400, 401, 403, 404, 415)},
         },
-        "delete": {
-            "operationId": "deleteApiDestination",
-            "responses": {"204": {"description": "Deleted."}, **_errors(400, 401, 403, 404)},
-        },
+        "delete": _deleted("deleteApiDestination"),
     },
     "/archives": {
         "get": {
@@ -616,15 +626,12 @@ OPENAPI_PATHS = {
     },
     "/archives/{name}": {
         "parameters": _in_path("name"),
-        "get": {"operationId": "getArchive", "responses": {**_ok("The archive."), **_errors(400, 401, 403, 404)}},
+        "get": _one("getArchive", "The archive."),
         "patch": {
             "operationId": "updateArchive",
             "requestBody": _body(_ARCHIVE_BODY),
             "responses": {**_ok("The archive."), **_errors(400, 401, 403, 404, 415)},
         },
-        "delete": {
-            "operationId": "deleteArchive",
-            "responses": {"204": {"description": "Deleted."}, **_errors(400, 401, 403, 404)},
-        },
+        "delete": _deleted("deleteArchive"),
     },
 }

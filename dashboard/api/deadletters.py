@@ -20,14 +20,16 @@ from dashboard.delivery.redrive import (
     purge_dead_letters,
     redrive_dead_letters,
 )
+from dashboard.ids import parse_uuid
 from dashboard.models import Delivery
 from dashboard.timestamps import parse_utc_timestamp
 
 from .errors import ApiError, json_response
-from .native import MAX_PAGE, _int_param, _timestamp, api_view, read_json_body
+from .framework import MAX_PAGE, api_view, int_param, read_json_body, timestamp_param
 
 MAX_IDS = 10_000
 MAX_RATE = 10_000.0
+STATUS_CODES = (100, 599)
 
 
 def _render(delivery: Delivery, *, with_attempts: bool = False) -> dict:
@@ -68,12 +70,12 @@ def _render(delivery: Delivery, *, with_attempts: bool = False) -> dict:
 
 def _filter_from_query(request: HttpRequest) -> DeadLetterFilter:
     return DeadLetterFilter(
-        rule_id=_int_param(request, "rule_id", None, 1, 2**63 - 1),
-        target_id=_int_param(request, "target_id", None, 1, 2**63 - 1),
+        rule_id=int_param(request, "rule_id", None, 1, 2**63 - 1),
+        target_id=int_param(request, "target_id", None, 1, 2**63 - 1),
         error=request.GET.get("error", "")[:500],
-        status_code=_int_param(request, "status_code", None, 100, 599),
-        since=_timestamp(request, "since"),
-        until=_timestamp(request, "until"),
+        status_code=int_param(request, "status_code", None, *STATUS_CODES),
+        since=timestamp_param(request, "since"),
+        until=timestamp_param(request, "until"),
     )
 
 
@@ -109,7 +111,7 @@ def _filter_from_body(data: object) -> DeadLetterFilter:
         rule_id=_number(data, "rule_id", 1, 2**63 - 1),
         target_id=_number(data, "target_id", 1, 2**63 - 1),
         error=error[:500],
-        status_code=_number(data, "status_code", 100, 599),
+        status_code=_number(data, "status_code", *STATUS_CODES),
         since=_time(data, "since"),
         until=_time(data, "until"),
     )
@@ -123,10 +125,10 @@ def _selection(payload: object) -> list[uuid.UUID] | DeadLetterFilter:
     ids = payload["ids"]
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_IDS:
         raise ApiError(400, "InvalidRequest", f"'ids' must be a list of 1 to {MAX_IDS} delivery ids.")
-    try:
-        return [uuid.UUID(str(i)) for i in ids]
-    except ValueError:
-        raise ApiError(400, "InvalidParameter", "Every id must be a delivery id (a UUID).") from None
+    parsed = [parse_uuid(i) for i in ids]
+    if None in parsed:
+        raise ApiError(400, "InvalidParameter", "Every id must be a delivery id (a UUID).")
+    return parsed
 
 
 def _selected(selection: list[uuid.UUID] | DeadLetterFilter):
@@ -150,11 +152,10 @@ async def list_dead_letters(request: HttpRequest) -> HttpResponse:
     """Newest deliveries first, with a cursor (the last id seen)."""
     found = dead_letters(_filter_from_query(request)).select_related("event").order_by("-id")
     if cursor := request.GET.get("cursor"):
-        try:
-            found = found.filter(id__lt=uuid.UUID(cursor))
-        except ValueError:
-            raise ApiError(400, "InvalidParameter", "'cursor' must be a value of next_cursor.") from None
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+        if (last_seen := parse_uuid(cursor)) is None:
+            raise ApiError(400, "InvalidParameter", "'cursor' must be a value of next_cursor.")
+        found = found.filter(id__lt=last_seen)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     page = [d async for d in found[: limit + 1]]
     more = len(page) > limit
     page = page[:limit]
@@ -165,10 +166,9 @@ async def list_dead_letters(request: HttpRequest) -> HttpResponse:
 
 @api_view(("GET",), scope="admin")
 async def get_dead_letter(request: HttpRequest, delivery_id: str) -> HttpResponse:
-    try:
-        key = uuid.UUID(delivery_id)
-    except ValueError:
-        raise ApiError(404, "NotFound", "No dead letter with that id.") from None
+    key = parse_uuid(delivery_id)
+    if key is None:
+        raise ApiError(404, "NotFound", "No dead letter with that id.")
     found = dead_letters().filter(id=key).select_related("event").prefetch_related("attempt_log")
     delivery = await found.afirst()
     if delivery is None:

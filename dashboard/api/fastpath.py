@@ -1,18 +1,21 @@
-"""The publish endpoints served straight from ASGI, without Django's request cycle around them.
+"""The views marked for it (framework.fast_path) served straight from ASGI, without Django's request cycle.
 
 Publishing is the hot path. Django's ASGI handler costs per request the middleware chain (a thread hop
 per sync-style middleware), the request_started and request_finished signals (a thread hop each),
 two tasks and URL resolution; together more than storing the events. The API authenticates with keys
-and needs no session, CSRF or messages, so `POST /api/v1/events`, stream appends and the EventBridge
-endpoint go from here to the same views the full stack uses; everything else goes through the full stack. Their
-database work runs on the ingest pool (see ingest.py), which closes its own connections. What the full stack
-enforces for every request still holds here: the host must be in ALLOWED_HOSTS, and SecurityMiddleware
-redirects plain HTTP when HTTPS is required and adds its headers (called directly: it does no I/O).
+and needs no session, CSRF or messages, so a POST whose path the URLconf resolves to a marked view
+(publish, stream append, CloudEvents, the EventBridge endpoint) goes from here to that view; everything
+else goes through the full stack. The resolver and the view are the ones the full stack uses: only the
+request cycle around them differs. Their database work runs on the ingest pool (see ingest.py), which
+closes its own connections. What the full stack enforces for every request still holds here: the host
+must be in ALLOWED_HOSTS, and SecurityMiddleware redirects plain HTTP when HTTPS is required and adds its
+headers (called directly: it does no I/O).
 """
 
+import functools
 import io
 import logging
-import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -20,35 +23,66 @@ from django.core.handlers.asgi import ASGIRequest
 from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
+from django.urls import Resolver404, resolve
 
 from dashboard.csp import POLICY
 
-from . import aws, cloudevents, native, streams
 from .errors import ApiError, error_response
+from .framework import served_by
 from .ingest import use_ingest_pool
 
 log = logging.getLogger(__name__)
 
 
-# As the URLconf's `streams/<str:aggregate_type>/<str:aggregate_id>/events` (str: anything but "/").
-STREAM_APPEND = re.compile(r"/api/v1/streams/(?P<aggregate_type>[^/]+)/(?P<aggregate_id>[^/]+)/events")
+# Paths resolved at most this many at a time: stream appends put an id in the path, so paths are unbounded.
+RESOLVED_PATHS = 4096
 
 
-def is_publish_request(scope: dict) -> bool:
+@functools.lru_cache(maxsize=RESOLVED_PATHS)
+def _resolve(path: str) -> tuple[Callable, tuple, dict] | None:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return match.func, match.args, match.kwargs
+
+
+def fast_view(scope: dict) -> Callable[..., HttpResponse] | None:
+    """The view to serve this request on the fast path, with the URL's arguments bound; None for the full
+    stack. Only POSTs (publishing) whose resolved view, after a dispatcher's choice, is marked fast_path."""
     if scope["type"] != "http" or scope["method"] != "POST":
-        return False
-    if scope["path"] in ("/api/v1/events", "/api/v1/cloudevents") or STREAM_APPEND.fullmatch(scope["path"]):
-        return True
-    return scope["path"] == "/" and any(name == b"x-amz-target" for name, _ in scope["headers"])
+        return None
+    resolved = _resolve(scope["path"].removeprefix(scope.get("root_path", "")) or "/")
+    if resolved is None:
+        return None
+    view, args, kwargs = resolved
+    view = served_by(view, "POST", _HeaderNames(scope["headers"]))
+    if not getattr(view, "fast_path", False):
+        return None
+    return functools.partial(view, *args, **kwargs)
+
+
+class _HeaderNames:
+    """The header names of a scope (ASGI sends them in lower case), searched only if a dispatcher asks."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: list[tuple[bytes, bytes]]) -> None:
+        self._headers = headers
+
+    def __contains__(self, name: object) -> bool:
+        wanted = str(name).encode("latin-1")
+        return any(header == wanted for header, _ in self._headers)
 
 
 class PublishHandler:
-    """ASGI app for publish requests: read the body, call the view, send its response."""
+    """Serves a request PublishFastPath chose for the fast path: read the body, call the view it resolved
+    (`fast_view`), send its response."""
 
     def __init__(self) -> None:
-        self._security = SecurityMiddleware(_respond)
+        self._security = SecurityMiddleware(_respond)  # its request and response hooks only: no I/O
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope, receive, send, view: Callable[..., HttpResponse]) -> None:
         use_ingest_pool()
         body = await _read_body(receive)
         if body is None:  # the client hung up before the body was complete
@@ -56,7 +90,7 @@ class PublishHandler:
         request = ASGIRequest(scope, io.BytesIO(body))
         # The size read, not the size declared: a body over the limit is refused by the view in its API's shape.
         request.META["CONTENT_LENGTH"] = str(len(body))
-        response = self._refusal(request) or await _respond(request)
+        response = self._refusal(request) or await _respond(view, request)
         await _send(self._security.process_response(request, response), send)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
@@ -84,15 +118,9 @@ async def _read_body(receive) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _respond(request: ASGIRequest) -> HttpResponse:
+async def _respond(view: Callable[..., HttpResponse], request: ASGIRequest) -> HttpResponse:
     try:
-        if request.path == "/api/v1/events":
-            return await native.publish_events(request)
-        if request.path == "/api/v1/cloudevents":
-            return await cloudevents.publish_cloudevents(request)
-        if stream := STREAM_APPEND.fullmatch(request.path):
-            return await streams.append_events(request, **stream.groupdict())
-        return await aws.handle(request)
+        return await view(request)
     except Exception:  # noqa: BLE001  the views answer every expected failure; this is a bug, not input
         log.exception("publish request failed")
         return error_response(ApiError(500, "InternalError", "The request failed; nothing was acknowledged."))
@@ -124,12 +152,14 @@ def skip_twisted_form_parsing() -> None:
 
 
 class PublishFastPath:
-    """ASGI router: publish requests to `fast_app`, the rest to `app`."""
+    """ASGI router: requests for a marked view to `fast_app` (a PublishHandler), the rest to `app`."""
 
     def __init__(self, app, fast_app) -> None:
         self.app = app
         self.fast_app = fast_app
 
     async def __call__(self, scope, receive, send) -> None:
-        target = self.fast_app if is_publish_request(scope) else self.app
-        await target(scope, receive, send)
+        if view := fast_view(scope):
+            await self.fast_app(scope, receive, send, view)
+        else:
+            await self.app(scope, receive, send)

@@ -1,10 +1,21 @@
-"""OpenAPI 3 description of the native API, served at /api/v1/openapi.json."""
+"""OpenAPI 3 description of the native API, served at /api/v1/openapi.json.
 
+Written by hand, but every limit it states (lengths, counts, ranges) is the constant or setting the
+validation uses, imported from where it is defined; tests/test_layout_openapi.py checks both.
+"""
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from dashboard.eventsourcing import replay
+from dashboard.publishing import TEXT_LIMITS
+
+from . import deadletters
 from .configuration import OPENAPI_PATHS as _CONFIGURATION_PATHS
 from .errors import json_response
+from .framework import MAX_PAGE
 from .schemas import OPENAPI_PATHS as _SCHEMA_PATHS
+from .streams import MAX_APPEND_EVENTS
 
 _ERROR = {
     "type": "object",
@@ -21,16 +32,20 @@ _ENTRY = {
     "type": "object",
     "required": ["source", "detail-type"],
     "properties": {
-        "id": {"type": "string", "maxLength": 64, "description": "Supply one to make retries idempotent."},
-        "bus": {"type": "string", "maxLength": 64, "default": "default"},
-        "source": {"type": "string", "minLength": 1, "maxLength": 256},
-        "detail-type": {"type": "string", "minLength": 1, "maxLength": 256},
+        "id": {
+            "type": "string",
+            "maxLength": TEXT_LIMITS["id"],
+            "description": "Supply one to make retries idempotent.",
+        },
+        "bus": {"type": "string", "maxLength": TEXT_LIMITS["bus"], "default": "default"},
+        "source": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["source"]},
+        "detail-type": {"type": "string", "minLength": 1, "maxLength": TEXT_LIMITS["detail-type"]},
         "detail": {"type": "object"},
         "time": {"type": "string", "format": "date-time"},
         "resources": {"type": "array", "items": {"type": "string"}},
-        "trace-header": {"type": "string", "maxLength": 500},
-        "correlation-id": {"type": "string", "maxLength": 128},
-        "causation-id": {"type": "string", "maxLength": 128},
+        "trace-header": {"type": "string", "maxLength": TEXT_LIMITS["trace-header"]},
+        "correlation-id": {"type": "string", "maxLength": TEXT_LIMITS["correlation-id"]},
+        "causation-id": {"type": "string", "maxLength": TEXT_LIMITS["causation-id"]},
     },
 }
 _EVENT = {
@@ -86,6 +101,9 @@ def _path_params(*names: str) -> list[dict]:
     return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
 
 
+_LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}
+
+
 def _json_body(schema: dict) -> dict:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
@@ -98,7 +116,7 @@ _REPLAY = {
     "type": "object",
     "required": ["start", "end"],
     "properties": {
-        "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "name": {"type": "string", "pattern": replay.REPLAY_NAME.pattern},
         "description": {"type": "string"},
         "bus": {"type": "string", "default": "default"},
         "archive": {"type": "string", "description": "Take the events from this archive (and its bus)."},
@@ -107,7 +125,7 @@ _REPLAY = {
         "event_pattern": {"description": "Only events matching this EventBridge pattern (string or object)."},
         "rule_ids": {"type": "array", "items": {"type": "integer"}, "description": "Only these rules..."},
         "target_ids": {"type": "array", "items": {"type": "integer"}, "description": "...or these targets."},
-        "rate_per_second": {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10000},
+        "rate_per_second": {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": replay.MAX_RATE},
         "position_ceiling": {"type": "integer", "description": "From the preview: send exactly what it counted."},
     },
 }
@@ -119,7 +137,7 @@ _STREAM_PATHS = {
             "summary": "The global log in position order after `after`; never past the safe high-water mark.",
             "parameters": [
                 {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                _LIMIT,
                 {"name": "bus", "in": "query", "schema": {"type": "string"}},
                 {"name": "detail-type", "in": "query", "schema": {"type": "string"}},
                 {"name": "aggregate-type", "in": "query", "schema": {"type": "string"}},
@@ -135,7 +153,7 @@ _STREAM_PATHS = {
             "parameters": _path_params("aggregate_type", "aggregate_id")
             + [
                 {"name": "from_version", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                _LIMIT,
             ],
             "responses": {**_ok("The stream's version and events."), **_errors(400, 401, 403, 404)},
         }
@@ -143,7 +161,7 @@ _STREAM_PATHS = {
     "/streams/{aggregate_type}/{aggregate_id}/events": {
         "post": {
             "operationId": "appendToStream",
-            "summary": "Append 1-100 events atomically if the stream is at the expected version.",
+            "summary": f"Append 1-{MAX_APPEND_EVENTS} events atomically if the stream is at the expected version.",
             "parameters": _path_params("aggregate_type", "aggregate_id"),
             "requestBody": _json_body(
                 {
@@ -154,7 +172,7 @@ _STREAM_PATHS = {
                         "events": {
                             "type": "array",
                             "minItems": 1,
-                            "maxItems": 100,
+                            "maxItems": MAX_APPEND_EVENTS,
                             "items": {"$ref": "#/components/schemas/Entry"},
                             "description": "Entries as for /events; `source` defaults to the aggregate type.",
                         },
@@ -245,7 +263,7 @@ _STREAM_PATHS = {
             "summary": "The demo shop's `order_views` read model, newest first.",
             "parameters": [
                 {"name": "status", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+                _LIMIT,
             ],
             "responses": {**_ok("Orders and the projection's position."), **_errors(400, 401, 403)},
         },
@@ -303,6 +321,7 @@ _STREAM_PATHS = {
 }
 
 
+_STATUS_CODE = {"type": "integer", "minimum": deadletters.STATUS_CODES[0], "maximum": deadletters.STATUS_CODES[1]}
 _DEAD_LETTER_FILTER = {
     "type": "object",
     "description": "Every field optional, combined with AND; {} selects every dead letter.",
@@ -310,14 +329,19 @@ _DEAD_LETTER_FILTER = {
         "rule_id": {"type": "integer", "minimum": 1},
         "target_id": {"type": "integer", "minimum": 1},
         "error": {"type": "string", "description": "Substring of the last error or the dead reason."},
-        "status_code": {"type": "integer", "minimum": 100, "maximum": 599},
+        "status_code": _STATUS_CODE,
         "since": {"type": "string", "format": "date-time", "description": "Dead-lettered at or after."},
         "until": {"type": "string", "format": "date-time", "description": "Dead-lettered before."},
     },
     "additionalProperties": False,
 }
-_DEAD_LETTER_IDS = {"type": "array", "minItems": 1, "maxItems": 10000, "items": {"type": "string", "format": "uuid"}}
-_REDRIVE_RATE = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 10000}
+_DEAD_LETTER_IDS = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": deadletters.MAX_IDS,
+    "items": {"type": "string", "format": "uuid"},
+}
+_REDRIVE_RATE = {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": deadletters.MAX_RATE}
 
 
 def _dead_letter_selection(**extra: dict) -> dict:
@@ -344,11 +368,11 @@ _DEAD_LETTER_QUERY = [
     {"name": "rule_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
     {"name": "target_id", "in": "query", "schema": {"type": "integer", "minimum": 1}},
     {"name": "error", "in": "query", "schema": {"type": "string"}},
-    {"name": "status_code", "in": "query", "schema": {"type": "integer", "minimum": 100, "maximum": 599}},
+    {"name": "status_code", "in": "query", "schema": _STATUS_CODE},
     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
     {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
     {"name": "cursor", "in": "query", "schema": {"type": "string", "format": "uuid"}},
-    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    _LIMIT,
 ]
 _DEAD_LETTER_PATHS = {
     "/dead-letters": {
@@ -402,143 +426,141 @@ _DEAD_LETTER_PATHS = {
     },
 }
 
-SPEC = {
-    "openapi": "3.0.3",
-    "info": {"title": "EventHub native API", "version": "1"},
-    "servers": [{"url": "/api/v1"}],
-    "security": [{"apiKey": []}],
-    "components": {
-        "securitySchemes": {
-            "apiKey": {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "`Authorization: Bearer <access_key_id>:<secret_access_key>`",
-            }
+
+def document() -> dict:
+    """The document for the running settings (the batch size is one)."""
+    batch = settings.EVENTHUB["MAX_BATCH_ENTRIES"]
+    entries = {"type": "array", "minItems": 1, "maxItems": batch, "items": {"$ref": "#/components/schemas/Entry"}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "EventHub native API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}],
+        "components": {
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "`Authorization: Bearer <access_key_id>:<secret_access_key>`",
+                }
+            },
+            "schemas": {"Error": _ERROR, "Entry": _ENTRY, "Event": _EVENT},
         },
-        "schemas": {"Error": _ERROR, "Entry": _ENTRY, "Event": _EVENT},
-    },
-    "paths": {
-        "/cloudevents": {
-            "post": {
-                "operationId": "publishCloudEvents",
-                "summary": "Publish CloudEvents 1.0: structured, batched (up to 10), or binary mode (ce-* headers).",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/cloudevents+json": {"schema": _CLOUDEVENT},
-                        "application/cloudevents-batch+json": {"schema": {"type": "array", "items": _CLOUDEVENT}},
+        "paths": {
+            "/cloudevents": {
+                "post": {
+                    "operationId": "publishCloudEvents",
+                    "summary": f"Publish CloudEvents 1.0: structured, batched (up to {batch}), or binary mode "
+                    "(ce-* headers).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/cloudevents+json": {"schema": _CLOUDEVENT},
+                            "application/cloudevents-batch+json": {
+                                "schema": {"type": "array", "minItems": 1, "maxItems": batch, "items": _CLOUDEVENT}
+                            },
+                        },
                     },
-                },
-                "parameters": [{"name": "bus", "in": "query", "required": False, "schema": {"type": "string"}}],
-                "responses": {
-                    "200": {
-                        "description": "At least one event accepted; one result per event, in request order.",
-                        "content": _JSON_OBJECT,
+                    "parameters": [{"name": "bus", "in": "query", "required": False, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "At least one event accepted; one result per event, in request order.",
+                            "content": _JSON_OBJECT,
+                        },
+                        "400": {"description": "Bad request, or every event was refused."},
+                        **_errors(401, 403, 405, 413, 415),
                     },
-                    "400": {"description": "Bad request, or every event was refused."},
-                    **_errors(401, 403, 405, 413, 415),
-                },
-            }
-        },
-        "/events": {
-            "post": {
-                "operationId": "publishEvents",
-                "summary": "Publish one event or a batch of up to 10 (like PutEvents).",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "oneOf": [
-                                    {"$ref": "#/components/schemas/Entry"},
-                                    {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}},
-                                    {
-                                        "type": "object",
-                                        "required": ["entries"],
-                                        "properties": {
-                                            "entries": {
-                                                "type": "array",
-                                                "items": {"$ref": "#/components/schemas/Entry"},
-                                            }
+                }
+            },
+            "/events": {
+                "post": {
+                    "operationId": "publishEvents",
+                    "summary": f"Publish one event or a batch of up to {batch} (like PutEvents).",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        {"$ref": "#/components/schemas/Entry"},
+                                        entries,
+                                        {
+                                            "type": "object",
+                                            "required": ["entries"],
+                                            "properties": {"entries": entries},
                                         },
-                                    },
-                                ]
+                                    ]
+                                }
                             }
-                        }
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "At least one entry accepted; one result per entry, in request order.",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "400": {"description": "Bad request, or every entry was refused."},
+                        **_errors(401, 403, 405, 413, 415),
                     },
                 },
-                "responses": {
-                    "200": {
-                        "description": "At least one entry accepted; one result per entry, in request order.",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+                "get": {
+                    "operationId": "listEvents",
+                    "summary": "Newest first, with cursor pagination.",
+                    "parameters": [
+                        {"name": "bus", "in": "query", "schema": {"type": "string"}},
+                        {"name": "source", "in": "query", "schema": {"type": "string"}},
+                        {"name": "detail-type", "in": "query", "schema": {"type": "string"}},
+                        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        _LIMIT,
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of events and the cursor of the next page (null at the end).",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_errors(400, 401, 403),
                     },
-                    "400": {"description": "Bad request, or every entry was refused."},
-                    **_errors(401, 403, 405, 413, 415),
                 },
             },
-            "get": {
-                "operationId": "listEvents",
-                "summary": "Newest first, with cursor pagination.",
-                "parameters": [
-                    {"name": "bus", "in": "query", "schema": {"type": "string"}},
-                    {"name": "source", "in": "query", "schema": {"type": "string"}},
-                    {"name": "detail-type", "in": "query", "schema": {"type": "string"}},
-                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-                ],
-                "responses": {
-                    "200": {
-                        "description": "A page of events and the cursor of the next page (null at the end).",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
+            "/events/{event_id}": {
+                "get": {
+                    "operationId": "getEvent",
+                    "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {
+                            "description": "The event.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
+                        },
+                        **_errors(401, 403, 404),
                     },
-                    **_errors(400, 401, 403),
-                },
+                }
             },
-        },
-        "/events/{event_id}": {
-            "get": {
-                "operationId": "getEvent",
-                "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {
-                    "200": {
-                        "description": "The event.",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Event"}}},
-                    },
-                    **_errors(401, 403, 404),
-                },
-            }
-        },
-        "/patterns/test": {
-            "post": {
-                "operationId": "testPattern",
-                "summary": "Does this event match this EventBridge pattern, and why (or why not)?",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["pattern", "event"],
-                                "properties": {"pattern": {}, "event": {"type": "object"}},
-                            }
+            "/patterns/test": {
+                "post": {
+                    "operationId": "testPattern",
+                    "summary": "Does this event match this EventBridge pattern, and why (or why not)?",
+                    "requestBody": _json_body(
+                        {
+                            "type": "object",
+                            "required": ["pattern", "event"],
+                            "properties": {"pattern": {}, "event": {"type": "object"}},
                         }
+                    ),
+                    "responses": {
+                        "200": {"description": "The verdict and the explainer's trace."},
+                        **_errors(400, 401, 403, 415),
                     },
-                },
-                "responses": {
-                    "200": {"description": "The verdict and the explainer's trace."},
-                    **_errors(400, 401, 403, 415),
-                },
-            }
+                }
+            },
+            **_STREAM_PATHS,
+            **_DEAD_LETTER_PATHS,
+            **_SCHEMA_PATHS,
+            **_CONFIGURATION_PATHS,
         },
-        **_STREAM_PATHS,
-        **_DEAD_LETTER_PATHS,
-        **_SCHEMA_PATHS,
-        **_CONFIGURATION_PATHS,
-    },
-}
+    }
 
 
 def openapi_json(request: HttpRequest) -> HttpResponse:
-    return json_response(SPEC)
+    return json_response(document())

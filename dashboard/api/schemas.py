@@ -18,7 +18,7 @@ from dashboard.schemas import (
 )
 
 from .errors import ApiError, json_response
-from .native import MAX_PAGE, _int_param, api_view, by_method, read_json_body
+from .framework import MAX_PAGE, api_view, by_method, int_param, read_json_body
 
 _MODES = ("strict", "lenient")
 
@@ -101,7 +101,7 @@ async def list_schemas(request: HttpRequest) -> HttpResponse:
     }
     if any("\x00" in value or len(value) > 256 for value in filters.values()):
         raise ApiError(400, "InvalidRequest", "Filters are at most 256 characters, without NUL.")
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
 
     def load() -> list[dict]:
         schemas = EventSchema.objects.filter(**filters).prefetch_related("versions")[:limit]

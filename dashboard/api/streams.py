@@ -38,7 +38,8 @@ from dashboard.schema_validation import EntryBreaksSchema
 
 from . import ingest
 from .errors import ApiError, json_response
-from .native import MAX_PAGE, _int_param, _timestamp, api_view, by_method, read_json_body, render_event
+from .framework import MAX_PAGE, api_view, by_method, fast_path, int_param, read_json_body, timestamp_param
+from .native import render_event
 
 MAX_APPEND_EVENTS = 100
 # An HTTP reader of `$all` waits less for in-flight writers than the worker does: it can poll again.
@@ -81,6 +82,7 @@ def _validated_append(name: StreamName, events: list[object], expected: Expected
     return append(name, drafts, expected)
 
 
+@fast_path
 @api_view(("POST",), scope="publish")
 async def append_events(request: HttpRequest, aggregate_type: str, aggregate_id: str) -> HttpResponse:
     name = _stream(aggregate_type, aggregate_id)
@@ -120,8 +122,8 @@ async def append_events(request: HttpRequest, aggregate_type: str, aggregate_id:
 @api_view(("GET",), scope="read")
 async def read_stream(request: HttpRequest, aggregate_type: str, aggregate_id: str) -> HttpResponse:
     name = _stream(aggregate_type, aggregate_id)
-    from_version = _int_param(request, "from_version", 1, 1, 2**63 - 1)
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    from_version = int_param(request, "from_version", 1, 1, 2**63 - 1)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
 
     def load() -> tuple[int, list]:
         return stream_version(name), read(name, from_version=from_version, limit=limit)
@@ -143,12 +145,12 @@ async def read_stream(request: HttpRequest, aggregate_type: str, aggregate_id: s
 @api_view(("GET",), scope="read")
 async def read_global_log(request: HttpRequest) -> HttpResponse:
     """`/api/v1/streams/$all`: every event in position order from `after`, never past the safe mark."""
-    after = _int_param(request, "after", 0, 0, 2**63 - 1)
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    after = int_param(request, "after", 0, 0, 2**63 - 1)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     if any("\x00" in value for values in request.GET.lists() for value in values[1]):
         raise ApiError(400, "InvalidParameter", "Parameters may not contain NUL characters.")
     detail_types = [t for t in request.GET.getlist("detail-type") if t] or None
-    since = _timestamp(request, "since")
+    since = timestamp_param(request, "since")
     try:
         # In UTC, so PostgreSQL never sees an offset it cannot store (it stops at 15:59).
         since = since.astimezone(UTC) if since else None
@@ -328,7 +330,7 @@ async def create_replay(request: HttpRequest) -> HttpResponse:
 
 @api_view(("GET",), scope="read")
 async def list_replays(request: HttpRequest) -> HttpResponse:
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     found = [render_replay(r) async for r in Replay.objects.all()[:limit]]
     return json_response({"replays": found})
 

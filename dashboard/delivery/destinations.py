@@ -134,14 +134,32 @@ class GuardedConnector(TCPConnector):
 
     async def _resolve_host(self, host: str, port: int, traces=None) -> list[ResolveResult]:
         resolved = await super()._resolve_host(host, port, traces=traces)
-        permitted, refusal = [], None
-        for result in resolved:
-            try:
-                check_address(host, result["host"], self._allow)
-            except DestinationRefused as error:
-                refusal = error
-                continue
-            permitted.append(result)
-        if not permitted:
-            raise refusal or DestinationRefused(f"{host} did not resolve to any address")
-        return permitted
+        allowed = set(permitted_addresses(host, [result["host"] for result in resolved], self._allow))
+        return [result for result in resolved if result["host"] in allowed]
+
+
+def permitted_addresses(host: str, addresses: list[str], allow: AllowList) -> list[str]:
+    """The addresses `host` resolved to that may be reached; DestinationRefused when none may."""
+    permitted, refusal = [], None
+    for address in addresses:
+        try:
+            check_address(host, address, allow)
+        except DestinationRefused as error:
+            refusal = error
+            continue
+        permitted.append(address)
+    if not permitted:
+        raise refusal or DestinationRefused(f"{host} did not resolve to any address")
+    return permitted
+
+
+def refusal_in(error: BaseException) -> DestinationRefused | None:
+    """aiohttp wraps the connector's exception; find our refusal in the chain."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DestinationRefused):
+            return seen
+        if isinstance(getattr(seen, "os_error", None), DestinationRefused):
+            return seen.os_error
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -25,9 +25,8 @@ from django.utils import timezone
 from dashboard.models import Connection, Target
 
 from .database import DatabaseThreads
-from .destinations import AllowList, GuardedConnector
+from .destinations import AllowList, GuardedConnector, refusal_in
 from .policy import DeadReason, Outcome
-from .webhook import _refusal
 
 # A token is replaced this long before it expires (EventBridge's window), or halfway for short-lived ones.
 REFRESH_BEFORE_SECONDS = 60.0
@@ -183,7 +182,7 @@ async def _request(source: Source, timeout: float) -> Token:
         failure.error = f"{prefix} timed out after {timeout:g} s"
         raise TokenFailed(failure) from None
     except (aiohttp.ClientError, OSError, ValueError) as error:
-        refusal = _refusal(error)
+        refusal = refusal_in(error)
         if refusal is not None:
             failure.retriable, failure.dead_reason = False, DeadReason.DESTINATION_REFUSED
             failure.error = f"{prefix}: {refusal}"

@@ -1,8 +1,7 @@
-"""Webhook targets: signed HTTP requests through one pooled aiohttp session per worker.
+"""Webhook targets: signed HTTP requests through the worker's pooled client (http.py).
 
-aiohttp because it was measured at ~17,800 POSTs/s with 32 in flight on a 2-core machine, where
-httpx reached ~660/s. Redirects are never followed (3xx is a failure), at most a few KB of the
-answer is read, and every connection goes through the SSRF guard.
+Redirects are never followed (3xx is a failure), at most a few KB of the answer is read, and every
+connection goes through the SSRF guard.
 """
 
 import re
@@ -11,15 +10,14 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from functools import lru_cache
 
-import aiohttp
 from django.conf import settings
 from django.utils import timezone
 
-from .destinations import AllowList, DestinationRefused, GuardedConnector
+from .destinations import AllowList, DestinationRefused
+from .http import HttpClient, InvalidURL
 from .policy import DeadReason, Outcome, outcome_of_status, parse_retry_after
 from .signing import signed_headers
 
-USER_AGENT = "EventHub-Webhooks/1"
 REDACTED = "[redacted]"
 _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|key|password|signature|credential", re.IGNORECASE)
 
@@ -37,39 +35,17 @@ def _may_carry_credential(name: str) -> bool:
     return _SECRET_HEADER.search(name) is not None
 
 
-@lru_cache(maxsize=256)
-def _timeout(seconds: float) -> aiohttp.ClientTimeout:
-    return aiohttp.ClientTimeout(total=seconds)
-
-
-def _refusal(error: BaseException) -> DestinationRefused | None:
-    """aiohttp wraps the connector's exception; find our refusal in the chain."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, DestinationRefused):
-            return seen
-        if isinstance(getattr(seen, "os_error", None), DestinationRefused):
-            return seen.os_error
-        seen = seen.__cause__ or seen.__context__
-    return None
-
-
 class WebhookSender:
     """Owns the HTTP session; `send` never raises, it describes what happened in an Outcome."""
 
-    def __init__(self, concurrency: int) -> None:
-        allow = AllowList(settings.EVENTHUB["WEBHOOK_ALLOW_NETWORKS"])
-        connector = GuardedConnector(allow=allow, limit=max(concurrency, 1), ttl_dns_cache=10)
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            headers={"User-Agent": USER_AGENT},
-            auto_decompress=False,
-            trust_env=False,
+    def __init__(self) -> None:
+        self._client = HttpClient(
+            AllowList(settings.EVENTHUB["WEBHOOK_ALLOW_NETWORKS"]),
+            excerpt_bytes=settings.EVENTHUB["RESPONSE_EXCERPT_BYTES"],
         )
-        self._excerpt_bytes = settings.EVENTHUB["RESPONSE_EXCERPT_BYTES"]
 
     async def close(self) -> None:
-        await self._session.close()
+        await self._client.close()
 
     async def send(
         self,
@@ -93,34 +69,19 @@ class WebhookSender:
         outcome = Outcome(started_at=now, request_headers=redact(headers, secret_headers))
         began = time.perf_counter()
         try:
-            async with self._session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
-                allow_redirects=False,
-                timeout=_timeout(timeout),
-            ) as response:
-                excerpt = await response.content.read(self._excerpt_bytes)
-                # NUL cannot be stored in PostgreSQL text: the attempt would never be recorded.
-                outcome.response_excerpt = excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-                outcome_of_status(outcome, response.status)
-                if not outcome.succeeded and outcome.retriable:
-                    outcome.retry_after = parse_retry_after(response.headers.get("Retry-After"), timezone.now())
+            response = await self._client.request(method, url, headers, body, timeout)
         except TimeoutError:
             outcome.error = f"timed out after {timeout:g} s"
-        except aiohttp.InvalidURL as error:
-            # aiohttp refuses ambiguous forms such as http://2130706433/ (127.0.0.1 in decimal).
+        except (InvalidURL, DestinationRefused) as error:
             outcome.retriable, outcome.dead_reason = False, DeadReason.DESTINATION_REFUSED
-            outcome.error = f"invalid URL: {error}"
-        except aiohttp.ClientError as error:
-            refused = _refusal(error)
-            if refused is None:
-                outcome.error = f"{type(error).__name__}: {error}"[:1000]
-            else:
-                outcome.retriable, outcome.dead_reason = False, DeadReason.DESTINATION_REFUSED
-                outcome.error = str(refused)
+            outcome.error = f"invalid URL: {error}" if isinstance(error, InvalidURL) else str(error)
         except (ValueError, OSError) as error:
             outcome.error = f"{type(error).__name__}: {error}"[:1000]
+        else:
+            # NUL cannot be stored in PostgreSQL text: the attempt would never be recorded.
+            outcome.response_excerpt = response.excerpt.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+            outcome_of_status(outcome, response.status)
+            if not outcome.succeeded and outcome.retriable:
+                outcome.retry_after = parse_retry_after(response.retry_after, timezone.now())
         outcome.duration_ms = (time.perf_counter() - began) * 1000
         return outcome

@@ -67,7 +67,7 @@ class Dispatcher:
         self._suspects: asyncio.Queue[tuple[uuid.UUID, list[str]] | None] = asyncio.Queue()
         self.transport = AsyncTransport(self.name)
         self.db = DatabaseThreads(CLAIMERS + 1)  # and one for the recorder
-        self.sending = Sending(self.db, self.transport, WebhookSender(self.concurrency), self.name)
+        self.sending = Sending(self.db, self.transport, WebhookSender(), self.name)
         knobs = settings.EVENTHUB
         log.info("dispatch worker %s started (concurrency %d)", self.name, self.concurrency)
         try:

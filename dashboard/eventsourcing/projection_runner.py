@@ -101,6 +101,7 @@ def retry(name: str) -> None:
 
 def skip_failed_event(name: str) -> bool:
     """Move past the event that stopped the projection; False when it is not stopped on one."""
+    state_of(name)  # an unknown name is UnknownProjection; one that never ran gets its state to lock
     with transaction.atomic():
         state = ProjectionState.objects.select_for_update().get(name=name)
         if state.status != ProjectionState.Status.FAILED or state.error_position is None:

@@ -37,7 +37,7 @@ STEP_EVENTS = 200
 _SCAN_CHUNK = 1000
 _SCAN_LIMIT = 10_000
 REPLAY_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_MAX_RATE = 10_000.0
+MAX_RATE = 10_000.0
 
 
 class InvalidReplay(ValueError):
@@ -132,8 +132,8 @@ def start_replay(
     if not isinstance(name, str) or not REPLAY_NAME.match(name):
         raise InvalidReplay("a replay name is 1-64 letters, digits, '-' or '_'")
     rate = settings.EVENTHUB["REPLAY_DEFAULT_RATE"] if rate_per_second is None else rate_per_second
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= _MAX_RATE:
-        raise InvalidReplay(f"'rate_per_second' must be a number above 0 and at most {_MAX_RATE:g}")
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate <= MAX_RATE:
+        raise InvalidReplay(f"'rate_per_second' must be a number above 0 and at most {MAX_RATE:g}")
     if position_ceiling is not None and (
         not isinstance(position_ceiling, int) or isinstance(position_ceiling, bool) or not 0 <= position_ceiling < 2**63
     ):

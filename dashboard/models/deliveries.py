@@ -81,6 +81,12 @@ class Delivery(models.Model):
             models.Index(fields=["target", "state"], name="delivery_target_state"),
             models.Index(fields=["state", "-updated_at"], name="delivery_state_recent"),
             models.Index(fields=["state", "-completed_at"], name="delivery_state_completed", condition=Q(state="dead")),
+            # Dead letters counted and grouped (overview, triage) from the index alone, not from scattered rows.
+            models.Index(
+                fields=["target", "dead_reason", "last_status_code", "completed_at", "rule", "id"],
+                name="delivery_dead_letter_groups",
+                condition=Q(state="dead", dead_lettered=True),
+            ),
             models.Index(
                 fields=["target", "order_key", "event"], name="delivery_order_group", condition=~Q(order_key="")
             ),
@@ -101,7 +107,9 @@ class Delivery(models.Model):
 
 def webhook_id(delivery_id: uuid.UUID | str) -> str:
     """The Standard Webhooks `webhook-id` of a delivery: stable across retries and redrives."""
-    return f"msg_{uuid.UUID(str(delivery_id)).hex}"
+    if not isinstance(delivery_id, uuid.UUID):
+        delivery_id = uuid.UUID(delivery_id)
+    return f"msg_{delivery_id.hex}"
 
 
 class DeliveryAttempt(models.Model):

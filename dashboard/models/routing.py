@@ -31,7 +31,7 @@ def validate_headers(value: object) -> None:
         raise ValidationError(f"These headers are set by EventHub and cannot be configured: {', '.join(reserved)}.")
 
 
-_RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent"}
+_RESERVED_HEADERS = {"content-type", "content-length", "host", "user-agent", "transfer-encoding", "connection"}
 
 
 class Rule(models.Model):

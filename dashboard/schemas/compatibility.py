@@ -359,7 +359,7 @@ def _compare_object(context: _Context, original: ObjectSchema, update: ObjectSch
     _compare_required(context, original, update)
     _compare_properties(context, original, update)
     _compare_dependencies(context, original, update)
-    _compare_additional_properties(context, original, update)
+    _compare_additional(context, "additionalProperties", "ADDITIONAL_PROPERTIES", original, update)
     _compare_bounds(context, "maxProperties", original.max_properties, update.max_properties, "MAX_PROPERTIES")
     _compare_bounds(context, "minProperties", original.min_properties, update.min_properties, "MIN_PROPERTIES")
 
@@ -480,14 +480,22 @@ def _compare_dependencies(context: _Context, original: ObjectSchema, update: Obj
                     _compare(context, before, after)
 
 
-def _compare_additional_properties(context: _Context, original: ObjectSchema, update: ObjectSchema) -> None:
-    with context.enter("additionalProperties"):
+def _compare_additional(
+    context: _Context,
+    keyword: str,
+    codes: str,
+    original: ObjectSchema | ArraySchema,
+    update: ObjectSchema | ArraySchema,
+) -> None:
+    """additionalProperties or additionalItems (`keyword`), reported as `codes`_ADDED, _REMOVED, _NARROWED
+    or _EXTENDED: whether more is allowed at all, then whether a schema for it appeared or went."""
+    with context.enter(keyword):
         if original.permits_additional != update.permits_additional:
-            context.add("ADDITIONAL_PROPERTIES_ADDED" if update.permits_additional else "ADDITIONAL_PROPERTIES_REMOVED")
+            context.add(f"{codes}_ADDED" if update.permits_additional else f"{codes}_REMOVED")
         elif original.additional is None and update.additional is not None:
-            context.add("ADDITIONAL_PROPERTIES_NARROWED")
+            context.add(f"{codes}_NARROWED")
         elif update.additional is None and original.additional is not None:
-            context.add("ADDITIONAL_PROPERTIES_EXTENDED")
+            context.add(f"{codes}_EXTENDED")
         else:
             _compare(context, original.additional, update.additional)
 
@@ -496,7 +504,7 @@ def _compare_array(context: _Context, original: ArraySchema, update: ArraySchema
     with context.enter("items"):
         _compare(context, original.all_items, update.all_items)
     _compare_tuple(context, original, update)
-    _compare_additional_items(context, original, update)
+    _compare_additional(context, "additionalItems", "ADDITIONAL_ITEMS", original, update)
     _compare_unevaluated_items(context, original, update)
     _compare_bounds(context, "maxItems", original.max_items, update.max_items, "MAX_ITEMS")
     _compare_bounds(context, "minItems", original.min_items, update.min_items, "MIN_ITEMS")
@@ -562,18 +570,6 @@ def _partial_items(schema: ArraySchema) -> Schema | None:
         if unevaluated.kind not in (*_EMPTY_KINDS, "false"):
             return unevaluated
     return None
-
-
-def _compare_additional_items(context: _Context, original: ArraySchema, update: ArraySchema) -> None:
-    with context.enter("additionalItems"):
-        if original.permits_additional != update.permits_additional:
-            context.add("ADDITIONAL_ITEMS_REMOVED" if original.permits_additional else "ADDITIONAL_ITEMS_ADDED")
-        elif original.additional is None and update.additional is not None:
-            context.add("ADDITIONAL_ITEMS_NARROWED")
-        elif update.additional is None and original.additional is not None:
-            context.add("ADDITIONAL_ITEMS_EXTENDED")
-        else:
-            _compare(context, original.additional, update.additional)
 
 
 def _compare_unevaluated_items(context: _Context, original: ArraySchema, update: ArraySchema) -> None:

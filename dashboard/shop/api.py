@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.api.errors import ApiError, json_response
-from dashboard.api.native import MAX_PAGE, _int_param, api_view, by_method, read_json_body
+from dashboard.api.framework import MAX_PAGE, api_view, by_method, int_param, read_json_body
 from dashboard.api.streams import wrong_version_response
 from dashboard.eventsourcing.streams import AppendResult, InvalidStream, WrongExpectedVersion
 from dashboard.models.shop import OrderView
@@ -108,7 +108,7 @@ async def _projection_position() -> int:
 
 @api_view(("GET",), scope="read")
 async def list_orders(request: HttpRequest) -> HttpResponse:
-    limit = _int_param(request, "limit", 100, 1, MAX_PAGE)
+    limit = int_param(request, "limit", 100, 1, MAX_PAGE)
     views = OrderView.live()
     if status := request.GET.get("status"):
         if status not in OrderView.Status.values:
