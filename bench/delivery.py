@@ -74,7 +74,7 @@ def _get(url: str) -> object | None:
 
 
 def setup_rule(receiver: str) -> None:
-    from dashboard.delivery.routing import routing_cache
+    from dashboard.delivery.planning import routing_cache
     from dashboard.models import Rule, Target
 
     rule = Rule.objects.create(name="bench", event_pattern='{"source": ["bench"]}')
@@ -83,7 +83,7 @@ def setup_rule(receiver: str) -> None:
 
 
 def store_backlog(count: int) -> None:
-    from dashboard.publishing import publish_entries
+    from dashboard.ingest.publishing import publish_entries
 
     for start in range(0, count, BATCH):
         entries = [{"source": "bench", "detail-type": "Tick", "detail": {"n": start + i}} for i in range(BATCH)]
@@ -188,7 +188,7 @@ async def _publish_at_rate(url: str, auth: str, rate: float, seconds: float) -> 
 
 def _store_at_rate(rate: float, seconds: float) -> int:
     """Store batches of 10 from this process on a fixed schedule: no HTTP publish path in front."""
-    from dashboard.publishing import publish_entries
+    from dashboard.ingest.publishing import publish_entries
 
     sent = 0
     start = time.monotonic()

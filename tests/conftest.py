@@ -14,7 +14,7 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 
-from dashboard.embedded_redis import redis_answers, start_embedded_redis
+from dashboard.lib.embedded_redis import redis_answers, start_embedded_redis
 
 # Fixtures of the delivery tests (webhook receiver, compressed retry schedule).
 pytest_plugins = ["tests.delivery_harness"]
@@ -73,7 +73,7 @@ def redis(redis_url):
 @pytest.fixture(autouse=True)
 def fresh_routing():
     """Rules of an earlier test must not route this test's events (the cache is rechecked once a second)."""
-    from dashboard.delivery.routing import routing_cache
+    from dashboard.delivery.planning import routing_cache
 
     routing_cache.invalidate()
 
@@ -81,7 +81,7 @@ def fresh_routing():
 @pytest.fixture(autouse=True)
 def fresh_schema_validators():
     """Schemas of an earlier test must not validate this test's events (the table is rechecked every 2 s)."""
-    from dashboard.schema_validation import forget_validators
+    from dashboard.schemas.validation import forget_validators
 
     forget_validators()
 

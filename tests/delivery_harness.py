@@ -16,12 +16,11 @@ import pytest
 from aiohttp import web
 from django.utils import timezone
 
-from dashboard.delivery.routing import routing_cache
+from dashboard.delivery.planning import routing_cache
 from dashboard.delivery.worker import Dispatcher
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, DeliveryAttempt, Rule, Target
-from dashboard.publishing import publish_entries
-
-from .conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port
 
 # Compressed schedule: what takes minutes in production takes fractions of a second here.
 FAST = {

@@ -5,7 +5,7 @@ per sync-style middleware), the request_started and request_finished signals (a 
 two tasks and URL resolution; together more than storing the events. The API authenticates with keys
 and needs no session, CSRF or messages, so `POST /api/v1/events`, stream appends and the EventBridge
 endpoint go from here to the same views the full stack uses; everything else goes through the full stack. Their
-database work runs on the ingest pool (see ingest.py), which closes its own connections. What the full stack
+database work runs on the ingest pool (ingest/group_commit.py), which closes its own connections. What the full stack
 enforces for every request still holds here: the host must be in ALLOWED_HOSTS, and SecurityMiddleware
 redirects plain HTTP when HTTPS is required and adds its headers (called directly: it does no I/O).
 """
@@ -21,11 +21,13 @@ from django.core.handlers.exception import response_for_exception
 from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 
-from dashboard.csp import POLICY
+from dashboard.api.aws import endpoint as aws
+from dashboard.api.native import cloudevents, streams
+from dashboard.api.native import events as native
+from dashboard.ingest.group_commit import use_ingest_pool
+from dashboard.ui.csp import POLICY
 
-from . import aws, cloudevents, native, streams
 from .errors import ApiError, error_response
-from .ingest import use_ingest_pool
 
 log = logging.getLogger(__name__)
 

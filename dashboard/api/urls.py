@@ -1,8 +1,8 @@
 from django.urls import path
 
+from dashboard.api.native import cloudevents, configuration, deadletters, openapi, schemas, streams
+from dashboard.api.native import events as native
 from dashboard.shop import api as shop
-
-from . import cloudevents, configuration, deadletters, native, openapi, schemas, streams
 
 urlpatterns = [
     path("events", native.publish_or_list_events, name="api-events"),

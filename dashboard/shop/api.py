@@ -8,8 +8,8 @@ from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
 
 from dashboard.api.errors import ApiError, json_response
-from dashboard.api.native import MAX_PAGE, _int_param, api_view, by_method, read_json_body
-from dashboard.api.streams import wrong_version_response
+from dashboard.api.native.events import MAX_PAGE, _int_param, api_view, by_method, read_json_body
+from dashboard.api.native.streams import wrong_version_response
 from dashboard.eventsourcing.streams import AppendResult, InvalidStream, WrongExpectedVersion
 from dashboard.models.shop import OrderView
 from dashboard.models.streams import ProjectionState

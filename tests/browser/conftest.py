@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ..dashboard_support import PASSWORD
+from tests.dashboard_support import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still plain
 # synchronous code, so Django's "async context" guard does not apply to them.

@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from dashboard.schema_discovery import discover_schemas
+from dashboard.schemas.discovery import discover_schemas
 
 log = logging.getLogger("dashboard.discover_schemas")
 

@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
-from dashboard.scheduling import fire_due_schedules
+from dashboard.rules.scheduling import fire_due_schedules
 
 log = logging.getLogger("dashboard.schedule")
 
