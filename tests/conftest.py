@@ -41,7 +41,8 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def redis_url(tmp_path_factory) -> str:
-    """The system Redis when REDIS_URL answers, else an embedded real one; tests use their own db."""
+    """The system Redis when REDIS_URL answers, else an embedded real one; tests use their own db.
+    The pattern engine's tests replace this and `redis` (tests/patterns/conftest.py): they need no Redis."""
     base = os.environ.get("REDIS_URL", "")
     process = None
     if not base or not redis_answers(base):

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,18 +40,6 @@ def fast_env(base: dict) -> dict:
     for key, value in FAST.items():
         env[f"EVENTHUB_{key}"] = ",".join(value) if isinstance(value, list) else str(value)
     return env
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0, message: str = "condition") -> object:
-    """Poll until `condition()` is truthy (returning it), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(0.02)
 
 
 @dataclass

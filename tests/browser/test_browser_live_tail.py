@@ -6,8 +6,8 @@ from urllib.parse import urlencode
 import pytest
 
 from dashboard.models import Event
-from tests.browser.conftest import wait_until
 from tests.dashboard_support import make_viewer, order, publish
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

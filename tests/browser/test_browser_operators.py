@@ -10,7 +10,6 @@ from django.utils import timezone
 from dashboard.models import ApiKey, Delivery, Rule, Target
 from dashboard.models.audit import AuditEntry
 from dashboard.models.streams import Replay
-from tests.browser.conftest import wait_until
 from tests.dashboard_support import (
     make_dead_letters,
     make_operator,
@@ -20,6 +19,7 @@ from tests.dashboard_support import (
     order,
     publish,
 )
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,8 @@ from dashboard.delivery.handler_registry import eventhub_handler
 from dashboard.delivery.planning import routing_cache
 from dashboard.models import Delivery, DeliveryAttempt, Target
 from dashboard.ui import broadcast
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,8 @@
 import pytest
 
 from dashboard.models import Delivery, DeliveryAttempt
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,8 @@ import pytest
 
 from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery
-from tests.delivery_harness import Reply, make_rule, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DELAY = 0.2

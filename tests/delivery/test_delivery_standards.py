@@ -8,7 +8,8 @@ from prometheus_client import REGISTRY
 from dashboard.delivery.cloudevents import BINARY, STRUCTURED
 from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery
-from tests.delivery_harness import make_rule, running_dispatcher, wait_until
+from tests.delivery_harness import make_rule, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,7 +17,8 @@ from dashboard.delivery.transport import GROUP, AsyncTransport, delayed_key, str
 from dashboard.delivery.webhook import WebhookSender
 from dashboard.ingest.handover import hand_over_after_commit
 from dashboard.models import Delivery, DeliveryAttempt, Target
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = Delivery.State

@@ -9,7 +9,8 @@ import pytest
 from dashboard.delivery import transport
 from dashboard.models import Delivery, Event
 from tests.conftest import ROOT
-from tests.delivery_harness import fast_env, ledger, make_rule, start_worker, stop_worker, wait_until
+from tests.delivery_harness import fast_env, ledger, make_rule, start_worker, stop_worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 BATCHES = 20

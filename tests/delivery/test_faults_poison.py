@@ -9,7 +9,8 @@ import pytest
 from dashboard.delivery.handler_registry import eventhub_handler
 from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, DeliveryAttempt, Target
-from tests.delivery_harness import fast_env, make_rule, start_worker, stop_worker, wait_until
+from tests.delivery_harness import fast_env, make_rule, start_worker, stop_worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 NORMAL = 30

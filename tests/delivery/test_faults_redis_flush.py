@@ -8,7 +8,8 @@ other test runs on the same server use; for EventHub's keys the effect is the sa
 import pytest
 
 from dashboard.models import Delivery
-from tests.delivery_harness import Reply, fast_env, ledger, make_rule, publish, start_worker, stop_worker, wait_until
+from tests.delivery_harness import Reply, fast_env, ledger, make_rule, publish, start_worker, stop_worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 EVENTS = 400

@@ -3,7 +3,8 @@
 import pytest
 
 from dashboard.models import Delivery, DeliveryAttempt
-from tests.delivery_harness import Reply, fast_env, ledger, make_rule, publish, start_worker, stop_worker, wait_until
+from tests.delivery_harness import Reply, fast_env, ledger, make_rule, publish, start_worker, stop_worker
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.fault, pytest.mark.django_db(transaction=True)]
 EVENTS = 400

@@ -9,7 +9,8 @@ from django.core.exceptions import ImproperlyConfigured, ValidationError
 from dashboard.delivery import handler_registry
 from dashboard.delivery.handler_registry import eventhub_handler, get_handler, load_handlers, registered_handlers
 from dashboard.models import Delivery, Rule, Target
-from tests.delivery_harness import make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 UNIMPORTED = "tests.unregistered_handlers"
 

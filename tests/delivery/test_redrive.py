@@ -26,8 +26,8 @@ from tests.delivery_harness import (
     make_rule,
     publish,
     running_dispatcher,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 
 def _stream_ids(redis) -> list[str]:

@@ -6,7 +6,8 @@ from dashboard.delivery import policy
 from dashboard.delivery.redrive import dead_letters
 from dashboard.models import Delivery, DeliveryAttempt
 from tests.conftest import free_port
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

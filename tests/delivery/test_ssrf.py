@@ -12,7 +12,8 @@ from dashboard.delivery.destinations import (
     is_public,
 )
 from dashboard.models import Delivery
-from tests.delivery_harness import make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 WELL_KNOWN_BLOCKED = [
     "127.0.0.1",

@@ -14,7 +14,8 @@ from dashboard.delivery.redrive import dead_letters, dry_run_redrive, redrive_de
 from dashboard.models import Delivery, Target
 from dashboard.models.rules import Rule
 from tests.dashboard_support import make_viewer
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

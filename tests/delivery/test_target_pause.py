@@ -11,7 +11,8 @@ from django.utils import timezone
 from dashboard.delivery import pausing
 from dashboard.delivery.transport import stream_key
 from dashboard.models import Delivery, DeliveryAttempt, Target
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = Delivery.State

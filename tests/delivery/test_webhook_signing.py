@@ -10,7 +10,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from dashboard.delivery.signing import signed_headers, verify
 from dashboard.models import Delivery
 from dashboard.models.rules import new_signing_secret
-from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, publish, running_dispatcher
+from tests.waiting import wait_until
 
 
 def test_signature_verifies_with_the_reference_library():

@@ -4,7 +4,6 @@ and the read model still equals a from-scratch fold of every stream (no event ap
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
@@ -15,6 +14,7 @@ from dashboard.models.shop import OrderView
 from dashboard.models.streams import ProjectionState
 from dashboard.shop.orders import Order
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.fault]
 
@@ -43,14 +43,6 @@ def projection_position() -> int:
     return ProjectionState.objects.filter(name="order_views").values_list("position", flat=True).first() or 0
 
 
-def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
-
-
 def start_worker(env: dict) -> subprocess.Popen:
     command = [sys.executable, "manage.py", "project", "--batch", "10", "--idle", "0.05"]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -75,7 +67,12 @@ def test_projection_is_exactly_once_across_kill_9(subprocess_env):
         try:
             # Kill at a different depth each time: after some batches committed, with the next one under way.
             goal = (kills[-1] if kills else 0) + 80 * round_
-            wait_until(lambda goal=goal: projection_position() >= goal, what="the worker to make progress")
+            wait_until(
+                lambda goal=goal: projection_position() >= goal,
+                timeout=60,
+                message="the worker to make progress",
+                interval=0.002,  # kill soon after the goal, before the worker finishes
+            )
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         finally:
@@ -85,7 +82,7 @@ def test_projection_is_exactly_once_across_kill_9(subprocess_env):
     assert kills[-1] < head, "the worker finished before the last kill; the test proves nothing"
     worker = start_worker(subprocess_env)
     try:
-        wait_until(lambda: projection_position() == head, what="the restarted worker to catch up")
+        wait_until(lambda: projection_position() == head, timeout=60, message="the restarted worker to catch up")
     finally:
         worker.terminate()
         worker.wait(10)

@@ -7,7 +7,8 @@ from dashboard.eventsourcing.replay import parse_spec, run_due_replays, start_re
 from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, Event
 from dashboard.models.streams import Replay
-from tests.delivery_harness import make_rule, running_dispatcher, wait_until
+from tests.delivery_harness import make_rule, running_dispatcher
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -2,7 +2,6 @@
 
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -10,6 +9,7 @@ import pytest
 
 from dashboard.observability.log_redaction import redact_url
 from tests.conftest import ROOT, free_port, wait_for_port
+from tests.waiting import wait_until
 
 
 @pytest.mark.parametrize(
@@ -56,13 +56,12 @@ def daphne_access_log(subprocess_env, tmp_path):
 
 def logged_line(log, path_prefix: str, timeout: float = 10.0) -> str:
     """The access-log line of the request to `path_prefix` (Daphne writes it once the response is sent)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        lines = [line for line in log.read_text().splitlines() if f" {path_prefix}" in line]
-        if lines:
-            return lines[0]
-        time.sleep(0.05)
-    raise AssertionError(f"no access-log line for {path_prefix} after {timeout} s")
+    lines = wait_until(
+        lambda: [line for line in log.read_text().splitlines() if f" {path_prefix}" in line],
+        timeout,
+        f"an access-log line for {path_prefix}",
+    )
+    return lines[0]
 
 
 def test_a_key_in_the_query_string_is_refused_and_redacted_from_the_access_log(daphne_access_log, bearer):

@@ -14,7 +14,8 @@ from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, Event
 from dashboard.observability import tracing
 from dashboard.shop.orders import create_order
-from tests.delivery_harness import Reply, make_rule, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, make_rule, running_dispatcher
+from tests.waiting import wait_until
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PRODUCER_SPAN_ID = "00f067aa0ba902b7"

@@ -9,8 +9,8 @@ import time
 
 from django.db import connection, transaction
 
-from tests.browser.conftest import wait_until
 from tests.conftest import ROOT
+from tests.waiting import wait_until
 
 # Generous for a loaded CI machine; before the fix a publish waiting on SQLite's lock held Ctrl-C for its
 # whole 20 s busy timeout.

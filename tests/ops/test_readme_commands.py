@@ -23,9 +23,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.browser.conftest import wait_until
 from tests.conftest import ROOT, free_port
 from tests.processes import Running
+from tests.waiting import wait_until
 
 NOT_RUN = {"make test": "runs the whole suite, this test included"}
 # What a fresh clone does not hold: the environment, local state, caches and anything large and unused here.

@@ -19,9 +19,9 @@ from dashboard.management.commands.runstack import (
     describe_database,
     without_password,
 )
-from tests.browser.conftest import wait_until
 from tests.conftest import ROOT, free_port, wait_for_port
 from tests.processes import Running
+from tests.waiting import wait_until
 
 
 class Stack(Running):

@@ -8,7 +8,8 @@ from botocore.exceptions import ClientError
 
 from dashboard.models import Connection, DeliveryAttempt, Target
 from tests.aws_support import client_for, live_server_for_module  # noqa: F401 - the `server` fixture
-from tests.delivery_harness import running_dispatcher, wait_until
+from tests.delivery_harness import running_dispatcher
+from tests.waiting import wait_until
 
 PATTERN = json.dumps({"source": ["shop"]})
 API_KEY = {"ApiKeyAuthParameters": {"ApiKeyName": "X-Api-Key", "ApiKeyValue": "s3cret-value"}}

@@ -11,7 +11,8 @@ from botocore.exceptions import ClientError
 
 from dashboard.models import ApiKey, Connection, Delivery, DeliveryAttempt
 from tests.aws_support import client_for, live_server_for_module  # noqa: F401 - the `server` fixture
-from tests.delivery_harness import Reply, running_dispatcher, wait_until
+from tests.delivery_harness import Reply, running_dispatcher
+from tests.waiting import wait_until
 
 PATTERN = json.dumps({"source": ["shop"]})
 
