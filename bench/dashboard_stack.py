@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dashboard.embedded_redis import redis_answers, start_embedded_redis  # noqa: E402
+from dashboard.lib.embedded_redis import redis_answers, start_embedded_redis  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

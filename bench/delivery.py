@@ -79,7 +79,7 @@ def _get(url: str) -> object | None:
 def setup_rule(receiver: str, targets: int = 1) -> None:
     """One rule routing every event to `targets` webhooks on the receiver; called again, it adds or removes
     targets, so one stack can measure several fan-outs (workers and Daphne started later see the change)."""
-    from dashboard.delivery.routing import routing_cache
+    from dashboard.delivery.planning import routing_cache
     from dashboard.models import Rule, Target
 
     rule, _ = Rule.objects.get_or_create(name="bench", defaults={"event_pattern": '{"source": ["bench"]}'})
@@ -100,7 +100,7 @@ def fanout() -> int:
 
 
 def store_backlog(count: int) -> None:
-    from dashboard.publishing import publish_entries
+    from dashboard.ingest.publishing import publish_entries
 
     for start in range(0, count, BATCH):
         entries = [{"source": "bench", "detail-type": "Tick", "detail": {"n": start + i}} for i in range(BATCH)]
@@ -206,7 +206,7 @@ async def _publish_at_rate(url: str, auth: str, rate: float, seconds: float) -> 
 
 def _store_at_rate(rate: float, seconds: float) -> int:
     """Store batches of 10 from this process on a fixed schedule: no HTTP publish path in front."""
-    from dashboard.publishing import publish_entries
+    from dashboard.ingest.publishing import publish_entries
 
     sent = 0
     start = time.monotonic()

@@ -86,7 +86,7 @@ def _appends(writers: int, seconds: float, tag: str) -> tuple[int, list[float]]:
     from django.db import connection
 
     from dashboard.eventsourcing.streams import StreamName, append
-    from dashboard.publishing import EventDraft
+    from dashboard.ingest.publishing import EventDraft
 
     counts, latencies, lock = [0] * writers, [], threading.Lock()
     start = threading.Barrier(writers + 1)
@@ -126,7 +126,7 @@ def _contended(writers: int, seconds: float) -> tuple[int, int]:
     from django.db import connection
 
     from dashboard.eventsourcing.streams import StreamName, WrongExpectedVersion, append, stream_version
-    from dashboard.publishing import EventDraft
+    from dashboard.ingest.publishing import EventDraft
 
     name = StreamName("Account", "hot")
     wins, conflicts, lock = [0], [0], threading.Lock()

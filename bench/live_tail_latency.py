@@ -63,8 +63,8 @@ def main() -> None:
 
     with throwaway_stack() as stack:
         stack.use_here()
+        from dashboard.ingest.publishing import publish_entries
         from dashboard.models import Event
-        from dashboard.publishing import publish_entries
 
         def publish(n: int) -> None:
             publish_entries([{"source": "bench", "detail-type": "Ping", "detail": {"n": i}} for i in range(n)])

@@ -29,7 +29,7 @@ TICK_SCHEMA = {
     "additionalProperties": False,
 }
 ENFORCE = f"""
-from dashboard.schema_registry import Kind, configure, register_version
+from dashboard.schemas.registry import Kind, configure, register_version
 kind = Kind("default", "bench", "Tick")
 register_version(kind, {TICK_SCHEMA!r})
 configure(kind, validation="enforce")
@@ -50,8 +50,8 @@ def micro(rounds: int = 20000) -> None:
     import django
 
     django.setup()
-    from dashboard.publishing import parse_entry
-    from dashboard.schema_validation import SchemaCheck, _Compiled, compile_validator
+    from dashboard.ingest.publishing import parse_entry
+    from dashboard.schemas.validation import SchemaCheck, _Compiled, compile_validator
 
     entries = json.loads(publish.native_body(10))["entries"]
     compiled = _Compiled(1, 1, "enforce", compile_validator(TICK_SCHEMA))

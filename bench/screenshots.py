@@ -81,7 +81,7 @@ def _operate_a_little(username: str) -> None:
     """A few audited operator actions, so the API keys and audit pages have something to show."""
     from django.contrib.auth.models import User
 
-    from dashboard import operator_actions
+    from dashboard.rules import operator_actions
 
     operator = User.objects.get(username=username)
     operator_actions.issue_api_key("shop backend", ["publish"], user=operator)

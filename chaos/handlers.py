@@ -8,7 +8,7 @@ scenario can tell how many times a poison event was tried.
 
 import os
 
-from dashboard.handler_registry import eventhub_handler
+from dashboard.delivery.handler_registry import eventhub_handler
 
 
 @eventhub_handler

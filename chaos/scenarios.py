@@ -380,7 +380,7 @@ def _check_gone_target(result: Result, target_id: int, rows: list[tuple], record
     """D: the first 410 disables the target; what was routed to it ends dead, answered 410 once or never
     sent (`target_disabled`), and is kept for redrive; nothing reaches it once every process has seen
     the change (routing tables refresh within REFRESH_SECONDS)."""
-    from dashboard.delivery.routing import REFRESH_SECONDS
+    from dashboard.delivery.planning import REFRESH_SECONDS
     from dashboard.models import Delivery, Target
 
     target = Target.objects.get(pk=target_id)

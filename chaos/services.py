@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
-from dashboard.embedded_redis import redis_answers, start_embedded_redis
+from dashboard.lib.embedded_redis import redis_answers, start_embedded_redis
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
-from dashboard.handler_registry import load_handlers
+from dashboard.delivery.handler_registry import load_handlers
 
 
 class DashboardConfig(AppConfig):
@@ -12,8 +12,8 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import checks  # noqa: F401 - registers the settings checks
-        from dashboard.roles import ensure_operator_group
-        from dashboard.sqlite_files import restrict_sqlite_files
+        from dashboard.lib.sqlite_files import restrict_sqlite_files
+        from dashboard.ui.roles import ensure_operator_group
 
         load_handlers(settings.EVENTHUB["HANDLERS"])
 

@@ -4,7 +4,7 @@ which one is wrong and why, instead of a worker misbehaving later."""
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from dashboard.models.routing import MAX_TIMEOUT_SECONDS
+from dashboard.models.rules import MAX_TIMEOUT_SECONDS
 
 # orjson writes at most 254 levels, and the envelope adds one above the entry.
 _MAX_JSON_DEPTH = 253

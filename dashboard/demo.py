@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from aiohttp import web
 from django.db import transaction
 
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Rule, Target
-from dashboard.publishing import publish_entries
 
 COUNTRIES = ["US", "US", "US", "US", "DE", "FR", "GB", "CA", "JP", "BR", "NL"]
 CITIES = {"US": "Austin", "DE": "Berlin", "FR": "Lyon", "GB": "Leeds", "CA": "Calgary", "JP": "Osaka", "BR": "Recife"}

@@ -13,10 +13,10 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from dashboard.api.fastpath import PublishFastPath, PublishHandler, skip_twisted_form_parsing  # noqa: E402
-from dashboard.health import HealthProbes  # noqa: E402
-from dashboard.log_redaction import redact_daphne_access_log  # noqa: E402
-from dashboard.routing import websocket_urlpatterns  # noqa: E402
-from dashboard.tracing import start_from_settings  # noqa: E402
+from dashboard.observability.health import HealthProbes  # noqa: E402
+from dashboard.observability.log_redaction import redact_daphne_access_log  # noqa: E402
+from dashboard.observability.tracing import start_from_settings  # noqa: E402
+from dashboard.ui.websocket_urls import websocket_urlpatterns  # noqa: E402
 
 skip_twisted_form_parsing()
 redact_daphne_access_log()

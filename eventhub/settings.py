@@ -73,7 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "dashboard.csp.ContentSecurityPolicyMiddleware",
+    "dashboard.ui.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -179,7 +179,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     # LOG_FORMAT=json: one JSON object per line, for log collectors.
-    "formatters": {"json": {"()": "dashboard.json_logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "dashboard.observability.json_logging.JsonFormatter"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"}
         | ({"formatter": "json"} if os.environ.get("LOG_FORMAT", "").lower() == "json" else {})
@@ -232,7 +232,7 @@ EVENTHUB = {
     "API_KEY_ROTATION_GRACE_SECONDS": _env_float("EVENTHUB_API_KEY_ROTATION_GRACE_SECONDS", 86400.0),
     # /readyz fails while no dispatch worker heartbeats; off for web servers probed apart from the workers.
     "READY_NEEDS_WORKERS": _env_bool("EVENTHUB_READY_NEEDS_WORKERS", True),
-    # OpenTelemetry spans (dashboard/tracing.py); the exporter is configured by the standard OTEL_* variables.
+    # OpenTelemetry spans (dashboard/observability/tracing.py); the exporter is set by the standard OTEL_* variables.
     "TRACING": _env_bool("EVENTHUB_TRACING", False),
     # Networks whose clients may scrape /metrics without an API key (e.g. the Prometheus server's).
     "METRICS_ALLOW_NETWORKS": [n for n in os.environ.get("EVENTHUB_METRICS_ALLOW_NETWORKS", "").split(",") if n],

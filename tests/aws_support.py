@@ -12,8 +12,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from dashboard.models import ApiKey
-
-from .conftest import _subprocess_env, daphne_server
+from tests.conftest import _subprocess_env, daphne_server
 
 
 @pytest.fixture(scope="module", name="server")

@@ -14,7 +14,7 @@ import pytest
 import redis as redis_lib
 from django.conf import settings
 
-from dashboard.embedded_redis import redis_answers, start_embedded_redis
+from dashboard.lib.embedded_redis import redis_answers, start_embedded_redis
 
 # Fixtures of the delivery tests (webhook receiver, compressed retry schedule).
 pytest_plugins = ["tests.delivery_harness"]
@@ -41,7 +41,8 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def redis_url(tmp_path_factory) -> str:
-    """The system Redis when REDIS_URL answers, else an embedded real one; tests use their own db."""
+    """The system Redis when REDIS_URL answers, else an embedded real one; tests use their own db.
+    The pattern engine's tests replace this and `redis` (tests/patterns/conftest.py): they need no Redis."""
     base = os.environ.get("REDIS_URL", "")
     process = None
     if not base or not redis_answers(base):
@@ -73,7 +74,7 @@ def redis(redis_url):
 @pytest.fixture(autouse=True)
 def fresh_routing():
     """Rules of an earlier test must not route this test's events (the cache is rechecked once a second)."""
-    from dashboard.delivery.routing import routing_cache
+    from dashboard.delivery.planning import routing_cache
 
     routing_cache.invalidate()
 
@@ -81,7 +82,7 @@ def fresh_routing():
 @pytest.fixture(autouse=True)
 def fresh_schema_validators():
     """Schemas of an earlier test must not validate this test's events (the table is rechecked every 2 s)."""
-    from dashboard.schema_validation import forget_validators
+    from dashboard.schemas.validation import forget_validators
 
     forget_validators()
 

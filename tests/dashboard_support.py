@@ -5,12 +5,11 @@ Small keyword-argument functions rather than fixtures, so each test says what it
 
 from django.contrib.auth.models import Group, User
 
-from dashboard.delivery.routing import routing_cache
+from dashboard.delivery.planning import routing_cache
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, Rule, Target
-from dashboard.publishing import publish_entries
-from dashboard.roles import OPERATORS_GROUP, ensure_operator_group
-
-from .delivery_harness import kill_delivery
+from dashboard.ui.roles import OPERATORS_GROUP, ensure_operator_group
+from tests.delivery_harness import kill_delivery
 
 PASSWORD = "correct-horse-battery-staple"
 

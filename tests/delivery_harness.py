@@ -7,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +15,11 @@ import pytest
 from aiohttp import web
 from django.utils import timezone
 
-from dashboard.delivery.routing import routing_cache
+from dashboard.delivery.planning import routing_cache
 from dashboard.delivery.worker import Dispatcher
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, DeliveryAttempt, Rule, Target
-from dashboard.publishing import publish_entries
-
-from .conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port
 
 # Compressed schedule: what takes minutes in production takes fractions of a second here.
 FAST = {
@@ -42,18 +40,6 @@ def fast_env(base: dict) -> dict:
     for key, value in FAST.items():
         env[f"EVENTHUB_{key}"] = ",".join(value) if isinstance(value, list) else str(value)
     return env
-
-
-def wait_until(condition: Callable[[], object], timeout: float = 20.0, message: str = "condition") -> object:
-    """Poll until `condition()` is truthy (returning it), or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(0.02)
 
 
 @dataclass
@@ -261,7 +247,7 @@ def ledger(receiver: "Receiver", path: str = "/hook") -> Ledger:
     return Ledger({d.webhook_id for d in Delivery.objects.all()}, accepted)
 
 
-def make_rule(url: str = "", *, pattern: dict | None = None, name: str = "r1", **target_fields) -> Target:
+def make_rule_with_target(url: str = "", *, pattern: dict | None = None, name: str = "r1", **target_fields) -> Target:
     """A rule on the default bus with one target (a webhook to `url` unless `kind="python"`)."""
     rule = Rule.objects.create(name=name, event_pattern=json.dumps(pattern or {"source": ["shop.orders"]}))
     fields = {"name": "t1", "url": url, **target_fields}
@@ -303,7 +289,7 @@ def kill_delivery(
 
 def lane_rule(name: str = "r1") -> Target:
     """A rule that only matches events published for it (detail.lane), so tests can aim at one target."""
-    return make_rule(f"http://127.0.0.1:9/{name}", name=name, pattern={"detail": {"lane": [name]}})
+    return make_rule_with_target(f"http://127.0.0.1:9/{name}", name=name, pattern={"detail": {"lane": [name]}})
 
 
 def dead_letters_for(count: int = 1, target: Target | None = None, **kill) -> list[Delivery]:

@@ -8,9 +8,11 @@ import json
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from dashboard.api import aws, cloudevents, native, streams
+from dashboard.api.aws import endpoint as aws
 from dashboard.api.fastpath import PublishFastPath, PublishHandler, fast_view
 from dashboard.api.framework import served_by
+from dashboard.api.native import cloudevents, streams
+from dashboard.api.native import events as native
 from dashboard.models import Event
 
 AWS_TARGET = [(b"x-amz-target", b"AWSEvents.PutEvents")]

@@ -7,12 +7,13 @@ from fnmatch import fnmatchcase
 import pytest
 from django.conf import settings
 
-from dashboard import configuration as config
-from dashboard.api import deadletters, framework, openapi
-from dashboard.api.streams import MAX_APPEND_EVENTS
+from dashboard.api import framework
+from dashboard.api.native import deadletters, openapi
+from dashboard.api.native.streams import MAX_APPEND_EVENTS
 from dashboard.api.urls import urlpatterns
 from dashboard.eventsourcing import replay
-from dashboard.publishing import TEXT_LIMITS
+from dashboard.ingest.publishing import TEXT_LIMITS
+from dashboard.rules import configuration as config
 
 LIMIT_KEYWORDS = ("minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "pattern")
 

@@ -6,10 +6,10 @@ import time
 
 from django.http import HttpRequest
 
-from dashboard.log_redaction import CREDENTIAL_PARAMETERS
+from dashboard.ingest import group_commit as ingest
 from dashboard.models import ApiKey
+from dashboard.observability.log_redaction import CREDENTIAL_PARAMETERS
 
-from . import ingest
 from .errors import ApiError
 
 # Keys are looked up at most once per KEY_CACHE_SECONDS per process, because publishing is the hot

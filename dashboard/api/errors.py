@@ -2,7 +2,7 @@
 
 from django.http import HttpResponse
 
-from dashboard.jsoncodec import dumps
+from dashboard.lib.jsoncodec import dumps
 
 
 class ApiError(Exception):

@@ -25,11 +25,11 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.security import SecurityMiddleware
 from django.urls import Resolver404, resolve
 
-from dashboard.csp import POLICY
+from dashboard.ingest.group_commit import use_ingest_pool
+from dashboard.ui.csp import POLICY
 
 from .errors import ApiError, error_response
 from .framework import served_by
-from .ingest import use_ingest_pool
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from dashboard.timestamps import parse_utc_timestamp
+from dashboard.ingest import group_commit as ingest
+from dashboard.lib.timestamps import parse_utc_timestamp
 
-from . import ingest
 from .auth import authenticate
 from .errors import ApiError, error_response
 

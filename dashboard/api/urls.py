@@ -3,9 +3,9 @@ are marked for it (framework.fast_path), not because of anything here."""
 
 from django.urls import URLPattern, path
 
+from dashboard.api.native import cloudevents, configuration, deadletters, openapi, schemas, streams
+from dashboard.api.native import events as native
 from dashboard.shop import api as shop
-
-from . import cloudevents, configuration, deadletters, native, openapi, schemas, streams
 
 urlpatterns: list[URLPattern] = [
     path("events", native.publish_or_list_events, name="api-events"),

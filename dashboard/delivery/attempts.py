@@ -16,9 +16,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from dashboard import metrics
-from dashboard.bulk_insert import insert_rows
+from dashboard.ingest.bulk_insert import insert_rows
 from dashboard.models import Delivery, DeliveryAttempt
+from dashboard.observability import metrics
 
 from .leases import next_in_order
 from .policy import Outcome, State, transition_after

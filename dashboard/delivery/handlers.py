@@ -3,7 +3,7 @@
 A handler is called with the target's input (the event envelope unless transformed). It succeeds by
 returning; an exception is a failed attempt, retried like a 5xx, with the traceback's last line as
 the error. Sync handlers run on a thread pool (they may use the ORM); async ones on the event loop.
-Only registered handlers are called (dashboard.handler_registry): a target naming anything else is
+Only registered handlers are called (dashboard.delivery.handler_registry): a target naming anything else is
 dead-lettered as a refused destination, and nothing is imported.
 """
 
@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections
 from django.utils import timezone
 
-from dashboard.handler_registry import HandlerNotRegistered, get_handler
+from dashboard.delivery.handler_registry import HandlerNotRegistered, get_handler
 
 from .policy import DeadReason, Outcome
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import redis
 from django.db import DatabaseError
 
-from dashboard import broadcast
 from dashboard.models import Delivery
+from dashboard.ui import broadcast
 
 from . import leases
 from .database import DatabaseThreads

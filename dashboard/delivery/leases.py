@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from dashboard.models import Delivery, DeliveryAttempt, Event
 
-from .routing import current_target
+from .planning import current_target
 from .states import dead_changes
 
 State = Delivery.State

@@ -65,7 +65,7 @@ class Token:
 
 
 # Per process: a target's source, valid while the target row is unchanged (a connection edit saves its
-# targets, see configuration.py), and the tokens per source. Plain data, shared by every event loop.
+# targets, see rules/configuration.py), and the tokens per source. Plain data, shared by every event loop.
 _sources: dict[int, tuple[datetime, Source | None]] = {}
 _tokens: dict[Source, Token] = {}
 _locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

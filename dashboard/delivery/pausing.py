@@ -20,13 +20,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from dashboard import broadcast
+from dashboard.ingest.handover import hand_over_after_commit
 from dashboard.models import Delivery, DeliveryAttempt, Target
+from dashboard.ui import broadcast
 
-from .handover import hand_over_after_commit
 from .leases import give_back, is_head_of_group
+from .planning import routing_cache
 from .policy import RETRIABLE_STATUSES
-from .routing import routing_cache
 
 log = logging.getLogger(__name__)
 

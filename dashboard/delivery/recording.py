@@ -9,7 +9,7 @@ import logging
 import redis
 from django.db import DatabaseError
 
-from dashboard import broadcast
+from dashboard.ui import broadcast
 
 from . import pausing
 from .attempts import Finished, Recorded, record_attempts

@@ -22,11 +22,12 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from dashboard import broadcast, metrics
+from dashboard.ingest.handover import hand_over, hand_over_after_commit
 from dashboard.models import Delivery, DeliveryAttempt
+from dashboard.observability import metrics
 from dashboard.patterns import InvalidPattern, compile_pattern
+from dashboard.ui import broadcast
 
-from .handover import hand_over, hand_over_after_commit
 from .leases import next_in_order
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,12 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from dashboard import broadcast, tracing
-from dashboard.cloudevents_delivery import EVENTBRIDGE, delivery_request
-from dashboard.jsoncodec import dumps
+from dashboard.delivery.cloudevents import EVENTBRIDGE, delivery_request
+from dashboard.lib.jsoncodec import dumps
 from dashboard.models import Delivery, Target
-from dashboard.tracing import propagation_headers
+from dashboard.observability import tracing
+from dashboard.observability.tracing import propagation_headers
+from dashboard.ui import broadcast
 
 from . import leases, oauth, pausing, targets
 from .attempts import Finished
@@ -165,7 +166,7 @@ class Sending:
             return _refused(DeadReason.TRANSFORM_FAILED, str(error)), False
         if target.kind == Target.Kind.PYTHON:
             return await call_handler(target.handler, payload, target.timeout_seconds), True
-        # An API destination's target also carries its connection's authorization (configuration.py; an OAuth
+        # An API destination's target also carries its connection's authorization (rules/configuration.py; an OAuth
         # connection's bearer token comes from oauth.py), and every delivery the producer's trace context, so
         # the receiver joins its trace.
         try:

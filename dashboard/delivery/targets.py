@@ -17,7 +17,7 @@ from django.utils import timezone
 from dashboard.models import Delivery, Target
 from dashboard.models.deliveries import webhook_id
 
-from .routing import routing_cache
+from .planning import routing_cache
 from .states import dead_changes
 
 log = logging.getLogger(__name__)

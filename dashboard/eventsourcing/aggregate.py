@@ -12,8 +12,8 @@ from typing import ClassVar, Self
 
 from django.utils import timezone
 
+from dashboard.ingest.publishing import EventDraft
 from dashboard.models import Event
-from dashboard.publishing import EventDraft
 
 from .streams import AppendResult, StreamName, append, caused_by, read
 

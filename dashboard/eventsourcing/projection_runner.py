@@ -22,10 +22,11 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from dashboard import broadcast, tracing
+from dashboard.eventsourcing.upcasting import current_events
 from dashboard.models import Event
 from dashboard.models.streams import ProjectionState
-from dashboard.schema_upcasting import current_events
+from dashboard.observability import tracing
+from dashboard.ui import broadcast
 
 from . import projections
 from .global_log import last_position, safe_head

@@ -27,9 +27,9 @@ from typing import ClassVar
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from dashboard.eventsourcing.upcasting import as_current
 from dashboard.models import Event
 from dashboard.models.streams import ReadModel
-from dashboard.schema_upcasting import as_current
 
 from .aggregate import handlers_of
 

@@ -22,12 +22,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from dashboard import broadcast
-from dashboard.delivery.handover import hand_over_after_commit
-from dashboard.delivery.routing import plan_deliveries
+from dashboard.delivery.planning import plan_deliveries
+from dashboard.ingest.handover import hand_over_after_commit
 from dashboard.models import Delivery, Event, Target
 from dashboard.models.streams import Archive, Replay
 from dashboard.patterns import InvalidPattern, compile_pattern
+from dashboard.ui import broadcast
 
 from .global_log import last_position, wait_for_writers
 

@@ -21,11 +21,11 @@ from datetime import datetime
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, QuerySet
 
-from dashboard.ids import new_event_id
+from dashboard.eventsourcing.upcasting import current_events
+from dashboard.ingest.publishing import EventDraft, insert_events
+from dashboard.lib.ids import new_event_id
 from dashboard.models import Event
-from dashboard.publishing import EventDraft, insert_events
-from dashboard.schema_upcasting import current_events
-from dashboard.schema_validation import EntryBreaksSchema, SchemaCheck, schema_check
+from dashboard.schemas.validation import EntryBreaksSchema, SchemaCheck, schema_check
 
 from .global_log import safe_head
 

@@ -5,7 +5,7 @@ from .deliveries import Delivery, DeliveryAttempt
 from .eventbridge import ApiDestination, Connection, EventBus, ResourceTag
 from .events import Event
 from .keys import ApiKey
-from .routing import Rule, Target
+from .rules import Rule, Target
 from .schemas import EventSchema, SchemaDiscovery, SchemaVersion, SchemaViolation
 
 __all__ = [

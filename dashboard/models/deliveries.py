@@ -5,10 +5,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.ids import uuid7
+from dashboard.lib.ids import uuid7
 
 from .events import Event
-from .routing import Rule, Target
+from .rules import Rule, Target
 
 
 class Delivery(models.Model):

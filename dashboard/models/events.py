@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
-from dashboard.ids import new_event_id
+from dashboard.lib.ids import new_event_id
 
 
 class ImmutableRecord(Exception):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from dashboard.hmac_keys import digest_secret
+from dashboard.lib.hmac_keys import digest_secret
 
 
 class ApiKey(models.Model):

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
-from .routing import validate_event_pattern
+from .rules import validate_event_pattern
 
 
 class ProjectionState(models.Model):

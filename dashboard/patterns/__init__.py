@@ -8,7 +8,7 @@
 
 Patterns are validated and compiled once (``InvalidPattern`` says where and why, in AWS's words);
 matching never re-parses. Behaviour is checked against AWS-validated cases, see
-tests/test_pattern_conformance.py.
+tests/patterns/test_pattern_conformance.py.
 """
 
 from .budget import Budget

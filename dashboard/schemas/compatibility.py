@@ -6,7 +6,7 @@
 
 The rules are Confluent Schema Registry's JSON Schema rules, ported: the same walk over the two schemas,
 the same change names, JSON pointers and order, so that verdicts agree with the registry most teams know
-(tests/test_schema_compatibility_conformance.py scores this on cases from its own test suite). Forward
+(tests/schemas/test_schema_compatibility_conformance.py scores this on cases from its own test suite). Forward
 compatibility is the same check with the arguments swapped.
 
 Cost is bounded: a pair of subschemas is compared once (remembered by identity, which also ends ``$ref``

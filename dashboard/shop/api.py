@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 
 from dashboard.api.errors import ApiError, json_response
 from dashboard.api.framework import MAX_PAGE, api_view, by_method, int_param, read_json_body
-from dashboard.api.streams import wrong_version_response
+from dashboard.api.native.streams import wrong_version_response
 from dashboard.eventsourcing.streams import AppendResult, InvalidStream, WrongExpectedVersion
 from dashboard.models.shop import OrderView
 from dashboard.models.streams import ProjectionState

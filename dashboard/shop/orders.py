@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from dashboard.eventsourcing.aggregate import Aggregate, on
 from dashboard.eventsourcing.streams import AppendResult, WrongExpectedVersion, parse_expected_version
-from dashboard.ids import uuid7
+from dashboard.lib.ids import uuid7
 from dashboard.models import Event
 
 MAX_ITEMS = 100

@@ -5,7 +5,7 @@ import json
 
 from django import template
 
-from dashboard.flowgraph import rate_text
+from dashboard.ui.flowgraph import rate_text
 
 register = template.Library()
 

@@ -1,13 +1,12 @@
 """Fixtures for tests that drive Debian's Chromium through Playwright against a live Daphne."""
 
 import os
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from ..dashboard_support import PASSWORD
+from tests.dashboard_support import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still plain
 # synchronous code, so Django's "async context" guard does not apply to them.
@@ -74,14 +73,3 @@ def log_in(page: Page, live_daphne: str) -> Callable[[object], Page]:
         return page
 
     return sign_in
-
-
-def wait_until(predicate: Callable[[], object], *, timeout: float = 10.0, interval: float = 0.05) -> object:
-    """Poll until `predicate()` is truthy; returns its value or fails with the timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

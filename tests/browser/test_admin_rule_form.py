@@ -6,8 +6,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Page, expect
 
 from dashboard.models import Rule
-
-from ..delivery_harness import publish
+from tests.delivery_harness import publish
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

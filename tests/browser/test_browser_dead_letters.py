@@ -5,10 +5,9 @@ import json
 import pytest
 
 from dashboard.models import Delivery
-
-from ..dashboard_support import make_operator, make_rule, make_target, make_viewer, order, publish
-from ..delivery_harness import fast_env, kill_delivery, start_worker, stop_worker
-from .conftest import wait_until
+from tests.dashboard_support import make_operator, make_rule, make_target, make_viewer, order, publish
+from tests.delivery_harness import fast_env, kill_delivery, start_worker, stop_worker
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -6,9 +6,8 @@ from urllib.parse import urlencode
 import pytest
 
 from dashboard.models import Event
-
-from ..dashboard_support import make_viewer, order, publish
-from .conftest import wait_until
+from tests.dashboard_support import make_viewer, order, publish
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

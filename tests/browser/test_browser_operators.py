@@ -10,9 +10,16 @@ from django.utils import timezone
 from dashboard.models import ApiKey, Delivery, Rule, Target
 from dashboard.models.audit import AuditEntry
 from dashboard.models.streams import Replay
-
-from ..dashboard_support import make_dead_letters, make_operator, make_rule, make_target, make_viewer, order, publish
-from .conftest import wait_until
+from tests.dashboard_support import (
+    make_dead_letters,
+    make_operator,
+    make_rule,
+    make_target,
+    make_viewer,
+    order,
+    publish,
+)
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -172,7 +179,7 @@ def test_a_refused_start_shows_its_reason_in_the_confirmation(log_in, live_daphn
 
 
 def test_the_overview_shows_a_recovered_target_as_recovering_not_failing(log_in, live_daphne):
-    from ..test_dashboard_stats import record_attempt
+    from tests.ui.test_dashboard_stats import record_attempt
 
     target = make_target(rule=make_rule(), name="shipping")
     publish(*[order(n) for n in range(4)])

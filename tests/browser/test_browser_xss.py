@@ -3,9 +3,8 @@
 import pytest
 
 from dashboard.models import Event
-
-from ..dashboard_support import make_rule, make_target, make_viewer, publish
-from ..xss_corpus import PROBE_PATH, hostile_entries
+from tests.dashboard_support import make_rule, make_target, make_viewer, publish
+from tests.xss_corpus import PROBE_PATH, hostile_entries
 
 pytestmark = pytest.mark.browser
 

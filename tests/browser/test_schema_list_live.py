@@ -2,9 +2,8 @@
 
 import pytest
 
-from dashboard.schema_registry import Kind, register_version
-
-from ..dashboard_support import make_viewer
+from dashboard.schemas.registry import Kind, register_version
+from tests.dashboard_support import make_viewer
 
 pytestmark = pytest.mark.browser
 

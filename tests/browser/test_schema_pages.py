@@ -2,11 +2,10 @@
 
 import pytest
 
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import EventSchema
-from dashboard.publishing import publish_entries
-from dashboard.schema_registry import Kind, configure, register_version
-
-from ..dashboard_support import make_viewer
+from dashboard.schemas.registry import Kind, configure, register_version
+from tests.dashboard_support import make_viewer
 
 pytestmark = pytest.mark.browser
 

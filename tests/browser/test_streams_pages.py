@@ -12,10 +12,9 @@ from dashboard.eventsourcing.replay import run_due_replays
 from dashboard.models import Event
 from dashboard.models.streams import ProjectionState, Replay
 from dashboard.shop.orders import create_order, ship_new_order, ship_order
-
-from ..conftest import ROOT
-from ..dashboard_support import make_operator, make_rule, make_target, make_viewer, publish
-from .conftest import wait_until
+from tests.conftest import ROOT
+from tests.dashboard_support import make_operator, make_rule, make_target, make_viewer, publish
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import configuration
-from dashboard.rules_as_code import InvalidDocument, apply_configuration, load_document
+from dashboard.rules import configuration
+from dashboard.rules.rules_as_code import InvalidDocument, apply_configuration, load_document
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 import logging
 
 from dashboard.management.periodic import PeriodicCommand
-from dashboard.schema_discovery import discover_schemas
+from dashboard.schemas.discovery import discover_schemas
 
 
 class Command(PeriodicCommand):

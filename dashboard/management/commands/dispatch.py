@@ -5,7 +5,7 @@ import signal
 from django.core.management.base import BaseCommand
 
 from dashboard.delivery.worker import Dispatcher
-from dashboard.tracing import start_from_settings
+from dashboard.observability.tracing import start_from_settings
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from dashboard.rules_as_code import dump_document, export_configuration
+from dashboard.rules.rules_as_code import dump_document, export_configuration
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.db import close_old_connections
 
 from dashboard.eventsourcing import projection_runner, projections, replay, retention
 from dashboard.models.streams import ProjectionState
-from dashboard.tracing import start_from_settings
+from dashboard.observability.tracing import start_from_settings
 
 log = logging.getLogger("dashboard.project")
 

@@ -3,9 +3,9 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard import operator_actions
 from dashboard.api.auth import KEY_CACHE_SECONDS
 from dashboard.models import ApiKey
+from dashboard.rules import operator_actions
 
 
 class Command(BaseCommand):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.embedded_redis import redis_answers, start_embedded_redis
+from dashboard.lib.embedded_redis import redis_answers, start_embedded_redis
 
 # A child that exits this many times within the window is broken, not unlucky: the stack stops.
 CRASH_LIMIT = 5

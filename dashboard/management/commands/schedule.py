@@ -3,7 +3,7 @@ import logging
 from django.db import DatabaseError
 
 from dashboard.management.periodic import PeriodicCommand
-from dashboard.scheduling import fire_due_schedules
+from dashboard.rules.scheduling import fire_due_schedules
 
 
 class Command(PeriodicCommand):

@@ -1,0 +1,1 @@
+"""The EventBridge-compatible endpoint: AWS JSON protocol, SigV4, the management operations."""

@@ -1,0 +1,1 @@
+"""Small helpers with no domain: ids, JSON, timestamps, files, the embedded Redis, HMAC keys."""

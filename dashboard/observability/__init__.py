@@ -1,0 +1,1 @@
+"""Health probes, Prometheus metrics, OpenTelemetry spans and JSON logs."""

@@ -1,0 +1,1 @@
+"""The dashboard: pages, forms and live (WebSocket) consumers; it has no models of its own."""

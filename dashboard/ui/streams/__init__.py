@@ -1,0 +1,1 @@
+"""Pages and live consumers of the event-sourcing side: streams, projections, replays."""
