@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import redis
 from django.db import DatabaseError
 
+from dashboard.lib.ids import parse_uuids
 from dashboard.models import Delivery
 from dashboard.ui import broadcast
 
@@ -64,7 +65,7 @@ async def claim_entries(
         if holds_slot:
             reserved.add(delivery_id)
     token = secrets.token_hex(8)
-    claim = await db.call(leases.claim, leases.parse_ids(list(by_delivery)), token)
+    claim = await db.call(leases.claim, parse_uuids(by_delivery), token)
     intake = Intake()
     for delivery in claim.deliveries:
         key = str(delivery.id)

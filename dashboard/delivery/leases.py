@@ -34,16 +34,6 @@ def is_head_of_group() -> Q:
     return Q(order_key="") | ~Exists(earlier)
 
 
-def parse_ids(raw_ids: list[str]) -> list[uuid.UUID]:
-    ids = []
-    for raw in raw_ids:
-        try:
-            ids.append(uuid.UUID(raw))
-        except ValueError:
-            continue
-    return ids
-
-
 @dataclass
 class Claim:
     """What one claim call found: deliveries now leased to the caller; deliveries whose worker died

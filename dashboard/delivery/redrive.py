@@ -23,6 +23,7 @@ from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from dashboard.ingest.handover import hand_over, hand_over_after_commit
+from dashboard.lib.ids import parse_uuids
 from dashboard.models import Delivery, DeliveryAttempt
 from dashboard.observability import metrics
 from dashboard.patterns import InvalidPattern, compile_pattern
@@ -80,7 +81,7 @@ def dead_letters(selector: DeadLetterFilter | None = None) -> QuerySet[Delivery]
     if selector.until is not None:
         found = found.filter(completed_at__lt=selector.until)
     if selector.ids is not None:
-        found = found.filter(id__in=_uuids(selector.ids))
+        found = found.filter(id__in=parse_uuids(selector.ids))
     return found.order_by("-completed_at", "-id")
 
 
@@ -243,7 +244,7 @@ def _predict(delivery: Delivery, failing: dict[int, bool], patterns: dict[int, o
 def redrive_progress(ids: Iterable[uuid.UUID | str]) -> dict[str, int]:
     """Where redriven deliveries are now, by state: a redrive is done when none is pending or in flight."""
     counts = dict.fromkeys(Delivery.State.values, 0)
-    ids = _uuids(ids)
+    ids = parse_uuids(ids)
     for offset in range(0, len(ids), CHUNK):
         for state in Delivery.objects.filter(id__in=ids[offset : offset + CHUNK]).values_list("state", flat=True):
             counts[state] += 1
@@ -253,15 +254,4 @@ def redrive_progress(ids: Iterable[uuid.UUID | str]) -> dict[str, int]:
 def _selected_ids(selection: Selection) -> list[uuid.UUID]:
     if isinstance(selection, QuerySet):
         return list(selection.values_list("id", flat=True))
-    return _uuids(selection)
-
-
-def _uuids(values: Iterable[uuid.UUID | str]) -> list[uuid.UUID]:
-    """Ids as UUIDs; anything that is not one is dropped (it cannot name a delivery)."""
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)))
-        except ValueError:
-            continue
-    return list(dict.fromkeys(parsed))
+    return parse_uuids(selection)

@@ -3,6 +3,7 @@
 import os
 import time
 import uuid
+from collections.abc import Iterable
 
 
 def uuid7() -> uuid.UUID:
@@ -26,3 +27,8 @@ def parse_uuid(value: object) -> uuid.UUID | None:
         return uuid.UUID(str(value))
     except ValueError:
         return None
+
+
+def parse_uuids(values: Iterable[object]) -> list[uuid.UUID]:
+    """The values that are UUIDs, parsed, without repeats and in order; the others are dropped."""
+    return list(dict.fromkeys(u for u in map(parse_uuid, values) if u is not None))

@@ -5,8 +5,7 @@ import pytest
 
 from dashboard.audit import PROJECTION_ACTIONS
 from dashboard.models.audit import AuditEntry
-
-from .dashboard_support import make_operator
+from tests.dashboard_support import make_operator
 
 pytestmark = pytest.mark.django_db
 

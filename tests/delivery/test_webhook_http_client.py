@@ -29,8 +29,7 @@ from dashboard.delivery.http import (
     Response,
     _parse_url,
 )
-
-from .conftest import free_port
+from tests.conftest import free_port
 
 LOOPBACK = AllowList(["127.0.0.0/8"])
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
