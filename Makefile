@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DJANGO_SETTINGS_MODULE := eventhub.settings
 
-.PHONY: run test lint bench bench-patterns chaos fuzz screenshots clean
+.PHONY: run test lint bench bench-patterns chaos cluster fuzz screenshots clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ chaos: $(VENV)/.dev
 
 fuzz: $(VENV)/.dev
 	DEBUG=1 $(BIN)/python -m chaos.fuzz --examples 1000
+
+# EventHub on several hosts: network namespaces on this machine (needs root), one host cut off and restored,
+# throughput with one worker host against two. Rewrites docs/benchmarks/cluster.md (about five minutes).
+cluster: $(VENV)/.dev
+	DEBUG=1 $(BIN)/python -m chaos.cluster

@@ -46,6 +46,11 @@ class Event(models.Model):
             models.Index(fields=["bus", "source", "-position"], name="event_bus_source_newest"),
             models.Index(fields=["bus", "detail_type", "-position"], name="event_bus_type_newest"),
             models.Index(fields=["bus", "time"], name="event_bus_time"),
+            # The event stream's filters without a bus: without these the planner read a whole index (time)
+            # or walked back past every newer event of a busy bus (source, detail-type).
+            models.Index(fields=["time"], name="event_time"),
+            models.Index(fields=["source", "-position"], name="event_source_newest"),
+            models.Index(fields=["detail_type", "-position"], name="event_type_newest"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -202,7 +202,7 @@ def explain_rules(event: Event, rules) -> list[RuleVerdict]:
 
 def recent_values(*, field_name: str, rows: int = 5_000, limit: int = 50) -> list[str]:
     """Distinct values of a field among the newest events, for the filter form's suggestions."""
-    top = newest_position()
-    return sorted(
-        Event.objects.filter(position__gt=top - rows).values_list(field_name, flat=True).distinct().order_by()[:limit]
-    )
+    # Read the newest rows by position, then de-duplicate here: a DISTINCT in SQL lets the planner walk a
+    # whole (bus, ...) index in value order instead (a quarter of a second at 10 million events).
+    newest = Event.objects.order_by("-position").values_list(field_name, flat=True)[:rows]
+    return sorted(set(newest))[:limit]
