@@ -18,7 +18,7 @@ from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from dashboard.jsoncodec import dumps
+from dashboard.lib.jsoncodec import dumps
 from dashboard.models import Delivery, DeliveryAttempt, Event, EventBus, Rule, Target
 from dashboard.models.streams import ProjectionState
 

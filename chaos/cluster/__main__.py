@@ -2,7 +2,7 @@
 delivery throughput with one worker host against two. Needs root (`ip netns`).
 
     python -m chaos.cluster            # full size (`make cluster`), rewrites docs/benchmarks/cluster.md
-    python -m chaos.cluster --short    # the size `make test` runs (tests/test_cluster_hosts.py)
+    python -m chaos.cluster --short    # the size `make test` runs (tests/ops/test_cluster_hosts.py)
 
 Exit status 0 when every check passed, 1 when one failed, 2 when namespaces are unavailable here.
 """
@@ -103,7 +103,7 @@ def report(results: dict) -> str:
     return f"""# EventHub on several hosts
 
 Written by `make cluster` (`python -m chaos.cluster`, as root) on {time.strftime("%Y-%m-%d")}, {os.cpu_count()} cores,
-{platform.platform()}. `tests/test_cluster_hosts.py` runs the same at a smaller size in `make test`.
+{platform.platform()}. `tests/ops/test_cluster_hosts.py` runs the same at a smaller size in `make test`.
 
 ## Set-up
 

@@ -9,9 +9,9 @@ from django.db.models import Count
 from django.utils import timezone
 
 from dashboard import seeding
+from dashboard.ingest.publishing import publish_entries
 from dashboard.models import Delivery, DeliveryAttempt, Event
 from dashboard.models.streams import ProjectionState
-from dashboard.publishing import publish_entries
 
 pytestmark = pytest.mark.django_db
 

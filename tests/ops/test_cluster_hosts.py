@@ -18,7 +18,7 @@ import pytest
 from chaos.cluster import network
 from chaos.services import PrivatePostgres
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.fault,

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard import seeding, stats
+from dashboard import seeding
 from dashboard.models import Event
+from dashboard.ui import stats
 
 pytestmark = pytest.mark.django_db
 
