@@ -75,6 +75,13 @@ def test_dry_run_returns_buckets_and_changes_nothing(client, admin_header):
     assert Delivery.objects.filter(state="dead").count() == 2
 
 
+@pytest.mark.parametrize("path", ["dry-run", "redrive", "purge"])
+def test_an_error_filter_with_a_nul_character_is_refused(client, admin_header, path):
+    response = _post(client, path, {"filter": {"error": "boom\u0000"}}, admin_header)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]["message"]
+
+
 def test_purge_by_filter(client, admin_header):
     dead_letters_for(2, error="HTTP 410")
     dead_letters_for(1, target=lane_rule("r2"))

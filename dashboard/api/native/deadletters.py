@@ -104,8 +104,8 @@ def _filter_from_body(data: object) -> DeadLetterFilter:
     if unknown:
         raise ApiError(400, "InvalidParameter", f"Unknown filter fields: {', '.join(sorted(unknown))}.")
     error = data.get("error", "")
-    if not isinstance(error, str):
-        raise ApiError(400, "InvalidParameter", "'error' must be a string.")
+    if not isinstance(error, str) or "\x00" in error:  # PostgreSQL refuses NUL in text: the query would fail
+        raise ApiError(400, "InvalidParameter", "'error' must be a string without NUL characters.")
     return DeadLetterFilter(
         rule_id=_number(data, "rule_id", 1, 2**63 - 1),
         target_id=_number(data, "target_id", 1, 2**63 - 1),
