@@ -14,7 +14,8 @@ Throughput: a backlog of --events events is stored (and enqueued) with no worker
 workers start; the rate is deliveries over the span from the first to the last completed delivery.
 Latency: --latency-workers workers (default 1) and one Daphne run; a client POSTs batches of 10
 events to /api/v1/events at --rate events/s for --seconds, each event carrying its send time; latency
-is the receiver's arrival time minus that send time (publish -> commit -> Redis -> worker -> POST).
+is the receiver's arrival time minus that send time (publish -> commit -> Redis -> worker -> POST), also
+given by leg: publish (send -> event accepted), queue (accepted -> attempt started), send (-> received).
 With --direct the events are stored from this process (publish_entries, no Daphne), so the figure is
 the worker's share: commit -> Redis -> worker -> POST, without the HTTP publish path in front of it.
 --profile samples the first throughput worker with py-spy for that many seconds (raw stacks, with
@@ -264,7 +265,30 @@ def latency(
         "p90_ms": percentile(latencies, 0.90),
         "p99_ms": percentile(latencies, 0.99),
         "max_ms": max(latencies) if latencies else float("nan"),
+        "stages": _stages(records),
     }
+
+
+def _stages(records: list[dict]) -> dict:
+    """Where the latency goes, p50 / p99 ms of each leg: publish (client send -> the event accepted),
+    queue (accepted -> its attempt starts: commit, hand-over to Redis, the worker's read and claim), send
+    (attempt start -> the receiver has it)."""
+    from dashboard.models import DeliveryAttempt
+    from dashboard.models.deliveries import webhook_id
+
+    arrived = {r["webhook_id"]: r["received_at"] for r in records if r.get("sent_at")}
+    legs: dict[str, list[float]] = {"publish": [], "queue": [], "send": []}
+    first_attempts = DeliveryAttempt.objects.filter(number=1, round=0, delivery__event__detail__has_key="sent_at")
+    for delivery_id, started, accepted, detail in first_attempts.values_list(
+        "delivery_id", "started_at", "delivery__event__received_at", "delivery__event__detail"
+    ):
+        receipt = arrived.get(webhook_id(delivery_id))
+        if receipt is None:
+            continue
+        legs["publish"].append((accepted.timestamp() - detail["sent_at"]) * 1000)
+        legs["queue"].append((started - accepted).total_seconds() * 1000)
+        legs["send"].append((receipt - started.timestamp()) * 1000)
+    return {leg: [percentile(values, 0.5), percentile(values, 0.99)] for leg, values in legs.items()}
 
 
 @contextlib.contextmanager
@@ -332,7 +356,8 @@ def main() -> None:
             f"at {lat['rate']:g} events/s for {lat['seconds']:g} s ({lat['events']} events, "
             f"{lat['workers']} worker(s), {lat['targets']} target(s)): "
             f"p50 {lat['p50_ms']:.1f} ms, p90 {lat['p90_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
-            f"max {lat['max_ms']:.1f} ms",
+            f"max {lat['max_ms']:.1f} ms; p50 / p99 by leg: "
+            + ", ".join(f"{leg} {p50:.1f} / {p99:.1f}" for leg, (p50, p99) in lat["stages"].items()),
             flush=True,
         )
     if args.json:

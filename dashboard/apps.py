@@ -12,6 +12,7 @@ class DashboardConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard import checks  # noqa: F401 - registers the settings checks
+        from dashboard.lib.pg_timestamps import use_c_timestamp_loader
         from dashboard.lib.sqlite_files import restrict_sqlite_files
         from dashboard.ui.roles import ensure_operator_group
 
@@ -20,3 +21,4 @@ class DashboardConfig(AppConfig):
         # After auth's own post_migrate handler has created the permissions (apps run in INSTALLED_APPS order).
         post_migrate.connect(ensure_operator_group, sender=self, dispatch_uid="dashboard.ensure_operator_group")
         connection_created.connect(restrict_sqlite_files, dispatch_uid="dashboard.restrict_sqlite_files")
+        connection_created.connect(use_c_timestamp_loader, dispatch_uid="dashboard.use_c_timestamp_loader")

@@ -33,7 +33,14 @@ def check_eventhub_settings(app_configs, **kwargs) -> list[CheckMessage]:
         )
     if not 1 <= knobs["MAX_JSON_DEPTH"] <= _MAX_JSON_DEPTH:
         errors.append(Error(f"EVENTHUB_MAX_JSON_DEPTH must be between 1 and {_MAX_JSON_DEPTH}.", id="eventhub.E003"))
-    for name in ("MAX_BATCH_ENTRIES", "MAX_ENTRY_BYTES", "INGEST_THREADS", "DISPATCH_CONCURRENCY", "SWEEP_BATCH"):
+    for name in (
+        "MAX_BATCH_ENTRIES",
+        "MAX_ENTRY_BYTES",
+        "INGEST_THREADS",
+        "DISPATCH_CONCURRENCY",
+        "DISPATCH_PREFETCH",
+        "SWEEP_BATCH",
+    ):
         if knobs[name] < 1:
             errors.append(Error(f"EVENTHUB_{name} must be at least 1.", id="eventhub.E004"))
     return errors

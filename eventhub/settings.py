@@ -211,6 +211,7 @@ EVENTHUB = {
     # Dispatch workers (manage.py dispatch). A delivery held longer than the visibility timeout is presumed
     # abandoned and taken over, so it must exceed the longest target timeout (60 s) plus a margin.
     "DISPATCH_CONCURRENCY": _env_int("EVENTHUB_DISPATCH_CONCURRENCY", 64),
+    "DISPATCH_PREFETCH": _env_int("EVENTHUB_DISPATCH_PREFETCH", 512),
     "VISIBILITY_TIMEOUT_SECONDS": _env_float("EVENTHUB_VISIBILITY_TIMEOUT_SECONDS", 70.0),
     "RECLAIM_INTERVAL_SECONDS": _env_float("EVENTHUB_RECLAIM_INTERVAL_SECONDS", 5.0),
     "DELAYED_POLL_SECONDS": _env_float("EVENTHUB_DELAYED_POLL_SECONDS", 0.1),

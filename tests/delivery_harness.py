@@ -158,7 +158,7 @@ def fast(settings):
 
 
 @contextmanager
-def running_dispatcher(concurrency: int = 16):
+def running_dispatcher(concurrency: int = 16, prefetch: int | None = None):
     """A Dispatcher on its own thread and event loop, stopped (gracefully, like SIGTERM) on exit."""
     state: dict = {}
     ready = threading.Event()
@@ -167,7 +167,7 @@ def running_dispatcher(concurrency: int = 16):
     async def main() -> None:
         state["stop"], state["loop"] = asyncio.Event(), asyncio.get_running_loop()
         ready.set()
-        await Dispatcher(concurrency=concurrency).run(state["stop"])
+        await Dispatcher(concurrency=concurrency, prefetch=prefetch).run(state["stop"])
 
     def run() -> None:
         try:

@@ -147,7 +147,8 @@ Taken-over deliveries are sent one at a time, each recorded before the next (so 
 workers takes down only itself; dashboard/delivery/worker.py), and the taking-over worker reads nothing new
 meanwhile. The first claim comes when the visibility timeout runs out; the rest follow one target round
 trip plus one commit apart (the takeovers/s column). A host that holds many deliveries when it disappears
-(up to `EVENTHUB_DISPATCH_CONCURRENCY`, 64 by default) is therefore taken over in about visibility timeout +
+(its attempts in flight, up to `EVENTHUB_DISPATCH_CONCURRENCY`, 64 by default, plus sent ones not yet
+recorded, up to `EVENTHUB_DISPATCH_PREFETCH` in all) is therefore taken over in about visibility timeout +
 held x (target latency + a commit): a run with 0.2 s answers and 64 held had its last one delivered 24 s
 after the cut.
 

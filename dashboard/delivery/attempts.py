@@ -12,11 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from dashboard.ingest.bulk_insert import insert_rows
+from dashboard.lib.model_instances import model_instance
 from dashboard.models import Delivery, DeliveryAttempt
 from dashboard.observability import metrics
 
@@ -117,30 +118,36 @@ def _insert_attempts(items: list[Finished]) -> None:
 
 def _attempt_row(item: Finished) -> DeliveryAttempt:
     outcome = item.outcome
-    return DeliveryAttempt(
-        delivery_id=item.delivery.id,
-        target_id=item.delivery.target_id,
-        round=item.delivery.redrive_count,
-        number=item.delivery.attempts,
-        started_at=outcome.started_at,
-        duration_ms=round(outcome.duration_ms, 3),
-        succeeded=outcome.succeeded,
-        status_code=outcome.status_code,
-        error=outcome.error,
-        response_excerpt=outcome.response_excerpt,
-        request_headers=outcome.request_headers,
-        worker=item.worker,
+    return model_instance(
+        DeliveryAttempt,
+        {
+            "id": None,
+            "delivery_id": item.delivery.id,
+            "target_id": item.delivery.target_id,
+            "round": item.delivery.redrive_count,
+            "number": item.delivery.attempts,
+            "started_at": outcome.started_at,
+            "duration_ms": round(outcome.duration_ms, 3),
+            "succeeded": outcome.succeeded,
+            "status_code": outcome.status_code,
+            "error": outcome.error,
+            "response_excerpt": outcome.response_excerpt,
+            "request_headers": outcome.request_headers,
+            "worker": item.worker,
+        },
     )
 
 
 def _record_successes(items: list[Finished], status_code: int | None, now: datetime) -> None:
     """Successes with one status code, in one UPDATE, while the leases still hold (tokens are per claim, so
     a delivery another worker took over carries a token not in the list)."""
-    quote = connection.ops.quote_name
-    ids = [Delivery._meta.pk.get_db_prep_value(i.delivery.id, connection) for i in items]
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: the `connection` proxy costs a lookup per use
+    quote = db.ops.quote_name
+    prep_id = Delivery._meta.pk.get_db_prep_value
+    ids = [prep_id(i.delivery.id, db) for i in items]
     tokens = sorted({i.token for i in items})
-    at = Delivery._meta.get_field("completed_at").get_db_prep_value(now, connection)
-    with connection.cursor() as cursor:
+    at = Delivery._meta.get_field("completed_at").get_db_prep_value(now, db)
+    with db.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Delivery._meta.db_table)} SET state = %s, last_status_code = %s, last_error = '', "
             f"dead_reason = '', completed_at = %s, lease_token = '', updated_at = %s "

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from dashboard.delivery.cloudevents import EVENTBRIDGE, delivery_request
 from dashboard.lib.jsoncodec import dumps
-from dashboard.models import Delivery, Target
+from dashboard.models import Delivery, Rule, Target
 from dashboard.observability import tracing
 from dashboard.observability.tracing import propagation_headers
 from dashboard.ui import broadcast
@@ -46,6 +46,8 @@ class Sending:
         self.sender = sender
         self.worker = worker
         self._gates: dict[int, tuple[int, asyncio.Semaphore]] = {}
+        self._rule_contexts: dict[tuple[str, str], RuleContext] = {}
+        self._region, self._account = settings.EVENTHUB["REGION"], settings.EVENTHUB["ACCOUNT"]
 
     async def send(self, work: Work) -> Finished | None:
         """Send the delivery (or refuse it: target deleted or disabled, event too old) and say what happened."""
@@ -130,6 +132,15 @@ class Sending:
             await self.transport.schedule([(work.delivery.id, due, reserved)])
         await acknowledge(self.transport, work.entry_ids)
 
+    def _rule_context(self, rule: Rule) -> RuleContext:
+        """What an input transformer knows of the rule; kept per rule name, as the ARN is the same for each send."""
+        key = (rule.bus, rule.name)
+        context = self._rule_contexts.get(key)
+        if context is None:
+            arn = f"arn:aws:events:{self._region}:{self._account}:rule/{rule.bus}/{rule.name}"
+            context = self._rule_contexts[key] = RuleContext(name=rule.name, arn=arn)
+        return context
+
     def _gate(self, target: Target) -> AbstractAsyncContextManager:
         """The target's concurrency limit in this process (recreated when the limit is edited)."""
         if not target.max_concurrency:
@@ -148,18 +159,13 @@ class Sending:
 
     async def _send_attempt(self, delivery: Delivery, target: Target) -> tuple[Outcome, bool]:
         event = delivery.event
-        rule = target.rule
-        knobs = settings.EVENTHUB
-        context = RuleContext(
-            name=rule.name, arn=f"arn:aws:events:{knobs['REGION']}:{knobs['ACCOUNT']}:rule/{rule.bus}/{rule.name}"
-        )
         try:
             payload = target_input(
                 event.envelope(),
                 target.input_path,
                 target.input_transformer,
-                context,
-                event.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                self._rule_context(target.rule),
+                event.received_at.strftime("%Y-%m-%dT%H:%M:%SZ") if target.input_transformer else "",
                 replay_name=delivery.replay_name,
             )
         except InvalidTransform as error:

@@ -85,7 +85,9 @@ def enqueue(delivery_ids: list) -> bool:
     if not delivery_ids:
         return True
     try:
-        with client().pipeline(transaction=False) as pipe:
+        # MULTI/EXEC: a worker blocked in XREADGROUP wakes once, for the whole batch, instead of at the first
+        # XADD with one entry (a claim of one, then another for the rest).
+        with client().pipeline(transaction=True) as pipe:
             for delivery_id in delivery_ids:
                 pipe.xadd(stream_key(), {"d": str(delivery_id)})
             pipe.execute()

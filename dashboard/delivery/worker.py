@@ -1,10 +1,11 @@
 """The dispatch worker: one asyncio process that moves deliveries from Redis to their targets.
 
 The steps live in modules a test can call one by one; this loop only composes them:
-- intake (intake.py): read new entries while fewer than `concurrency` deliveries are in hand, and claim
+- intake (intake.py): read new entries while fewer than `concurrency` are being sent and fewer than
+  `prefetch` are in hand (sent ones wait to be recorded), and claim
   each batch in one UPDATE; two claimers take turns, so entries that arrive during a claim go in the next
   one at once: a lone event goes at once, and under load the batches grow by themselves;
-- send (sending.py): each claimed delivery to its target, as its own task;
+- send (sending.py): each claimed delivery to its target at once, as its own task;
 - record (recording.py): whatever finished while the last batch was written, in one transaction, then
   retries scheduled and entries acknowledged;
 - maintenance (maintenance.py): due retries moved to the stream, abandoned entries reclaimed, the sweep;
@@ -46,10 +47,15 @@ CLAIMERS = 2
 
 
 class Dispatcher:
-    def __init__(self, *, concurrency: int | None = None, name: str | None = None) -> None:
+    def __init__(self, *, concurrency: int | None = None, prefetch: int | None = None, name: str | None = None) -> None:
         self.concurrency = concurrency or settings.EVENTHUB["DISPATCH_CONCURRENCY"]
+        # Sent deliveries wait to be recorded in batches without holding a sending slot, so the next batch is
+        # claimed and sent meanwhile: a worker whose slots all waited for their batch's record delivered a
+        # third less (docs/benchmarks/delivery.md). Nothing claimed waits for a slot: its lease runs meanwhile.
+        self.prefetch = max(prefetch or settings.EVENTHUB["DISPATCH_PREFETCH"], self.concurrency)
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         self._busy = 0  # entries in hand: read and not yet acknowledged or handed back
+        self._sending = 0  # entries read whose attempt has not finished yet (the part of _busy not yet sent)
         self._tasks: set[asyncio.Task] = set()
         self._finished: list[tuple[Finished, list[str]]] = []
         self._unclaimed: list[tuple[str, dict]] = []
@@ -69,7 +75,7 @@ class Dispatcher:
         self.db = DatabaseThreads(CLAIMERS + 1)  # and one for the recorder
         self.sending = Sending(self.db, self.transport, WebhookSender(), self.name)
         knobs = settings.EVENTHUB
-        log.info("dispatch worker %s started (concurrency %d)", self.name, self.concurrency)
+        log.info("dispatch worker %s started (concurrency %d, prefetch %d)", self.name, self.concurrency, self.prefetch)
         try:
             await self._retry_forever(self.transport.ensure_group)
             recorder = asyncio.create_task(self._record_loop())
@@ -132,15 +138,29 @@ class Dispatcher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _release(self, count: int) -> None:
+    def _room(self) -> int:
+        return min(self.concurrency - self._sending, self.prefetch - self._busy)
+
+    def _take(self, count: int) -> None:
+        self._busy += count
+        self._sending += count
+
+    def _release(self, count: int, *, sent: bool = False) -> None:
+        """Entries leave this worker's hands; `sent` ones already left the sending count (see `_sent`)."""
         self._busy -= count
+        if not sent:
+            self._sending -= count
+        self._slot_freed.set()
+
+    def _sent(self, count: int) -> None:
+        self._sending -= count
         self._slot_freed.set()
 
     # -- intake ------------------------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
         while not self._stop.is_set():
-            free = self.concurrency - self._busy
+            free = self._room()
             if free <= 0 or self._suspect_entries:
                 self._slot_freed.clear()
                 await _wait_for(self._slot_freed, 1.0)
@@ -153,7 +173,7 @@ class Dispatcher:
                 await self._pause(1.0)
                 continue
             if entries:
-                self._busy += len(entries)
+                self._take(len(entries))
                 self._unclaimed += entries
                 self._unclaimed_ready.set()
 
@@ -181,11 +201,11 @@ class Dispatcher:
         await maintenance.move_due_retries(self.transport)
 
     async def _reclaim(self) -> None:
-        room = self.concurrency - self._busy
+        room = self._room()
         if room > 0 and not self._suspect_entries:
             entries = await maintenance.reclaim_abandoned(self.transport, room)
             if entries:
-                self._busy += len(entries)
+                self._take(len(entries))
                 self._spawn(self._claim(entries, taken_over=True))
 
     async def _claim(self, entries: list[tuple[str, dict]], *, taken_over: bool) -> None:
@@ -238,6 +258,7 @@ class Dispatcher:
         if finished is None:  # went back untried
             self._release(len(work.entry_ids))
             return
+        self._sent(len(work.entry_ids))
         self._finished.append((finished, work.entry_ids))
         self._finished_ready.set()
 
@@ -261,7 +282,7 @@ class Dispatcher:
                 self._finished = batch + self._finished
                 await asyncio.sleep(1.0)
                 continue
-            self._release(sum(len(entries) for _, entries in batch))
+            self._release(sum(len(entries) for _, entries in batch), sent=True)
 
     # -- maintenance -------------------------------------------------------------------------------
 

@@ -1,13 +1,17 @@
-"""JSON encoding for stored events, fast by default and total.
+"""JSON for stored events, fast by default and total.
 
-orjson refuses integers beyond 64 bits. Those exist in stored events: PostgreSQL's jsonb keeps `1e20`
-as the number 100000000000000000000, which reads back as a Python int. The standard library encodes
-them, so it is the fallback.
+orjson refuses to write integers beyond 64 bits, and reads them as floats. Those exist in stored events:
+PostgreSQL's jsonb keeps `1e20` as the number 100000000000000000000, which reads back as a Python int. The
+standard library handles them, so it is the fallback both ways.
 """
 
 import json
+import re
 
 import orjson
+
+# A number with this many digits may be beyond 64 bits.
+_LONG_DIGIT_RUN = re.compile(r"\d{19}")
 
 
 def dumps(value: object) -> bytes:
@@ -15,3 +19,14 @@ def dumps(value: object) -> bytes:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(text: str) -> object:
+    """`json.loads(text)`, from orjson where it reads the same: not for text with a long run of digits
+    (an integer orjson would read as a float), nor what orjson refuses (NaN, Infinity, lone surrogates)."""
+    if _LONG_DIGIT_RUN.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)

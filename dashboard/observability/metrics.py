@@ -19,7 +19,8 @@ import os
 import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 
 import redis
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -28,6 +29,7 @@ from django.utils import timezone
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from dashboard.delivery import heartbeat, transport
@@ -130,22 +132,30 @@ def _target_label(target_id: int | None) -> str:
     return "deleted" if target_id is None else str(target_id)
 
 
+@lru_cache(maxsize=16384)
+def _child(metric: MetricWrapperBase, *labels: str) -> MetricWrapperBase:
+    """`metric.labels(*labels)`, looked up once: the worker counts several per delivery, and children are
+    never removed."""
+    return metric.labels(*labels)
+
+
 def record_attempt(target_id: int | None, seconds: float, *, succeeded: bool) -> None:
     """One delivery attempt finished (called by the dispatch worker)."""
-    ATTEMPT_SECONDS.labels(_target_label(target_id), "success" if succeeded else "failure").observe(seconds)
+    _child(ATTEMPT_SECONDS, _target_label(target_id), "success" if succeeded else "failure").observe(seconds)
 
 
 def record_delivery_outcome(target_id: int | None, outcome: str, received_at: datetime | None = None) -> None:
     """A delivery reached a final state (`succeeded`, `dead` or `cancelled`). Pass the event's `received_at`
     for a first-round success, to record publish → delivery latency."""
     label = _target_label(target_id)
-    DELIVERIES.labels(label, outcome).inc()
+    _child(DELIVERIES, label, outcome).inc()
     if received_at is not None:
-        PUBLISH_TO_DELIVERY_SECONDS.labels(label).observe(max(0.0, (timezone.now() - received_at).total_seconds()))
+        latency = max(0.0, (datetime.now(UTC) - received_at).total_seconds())
+        _child(PUBLISH_TO_DELIVERY_SECONDS, label).observe(latency)
 
 
 def record_retry_scheduled(target_id: int | None) -> None:
-    RETRIES_SCHEDULED.labels(_target_label(target_id)).inc()
+    _child(RETRIES_SCHEDULED, _target_label(target_id)).inc()
 
 
 def record_redrives(count: int) -> None:

@@ -17,15 +17,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--concurrency", type=int, default=None, help="Deliveries in flight (default 64).")
+        parser.add_argument(
+            "--prefetch",
+            type=int,
+            default=None,
+            help="Deliveries in hand, sent ones waiting to be recorded included (default 512; at least --concurrency).",
+        )
         parser.add_argument("--name", default=None, help="Consumer name (default host-pid-random).")
 
-    def handle(self, *args, concurrency: int | None, name: str | None, **options) -> None:
-        if concurrency is not None and concurrency < 1:
-            self.stderr.write("--concurrency must be at least 1")
-            raise SystemExit(2)
+    def handle(self, *args, concurrency: int | None, prefetch: int | None, name: str | None, **options) -> None:
+        for option, value in (("--concurrency", concurrency), ("--prefetch", prefetch)):
+            if value is not None and value < 1:
+                self.stderr.write(f"{option} must be at least 1")
+                raise SystemExit(2)
         logging.getLogger("dashboard").setLevel(logging.INFO)
         start_from_settings("eventhub-dispatch")
-        asyncio.run(self._run(Dispatcher(concurrency=concurrency, name=name)))
+        asyncio.run(self._run(Dispatcher(concurrency=concurrency, prefetch=prefetch, name=name)))
 
     @staticmethod
     async def _run(dispatcher: Dispatcher) -> None:
