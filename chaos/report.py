@@ -15,7 +15,7 @@ END = "<!-- chaos:end -->"
 DESIGNS = {
     "T2": "SIGKILL a random dispatch worker every 2 s (15 kills) while 20,000 events are published at 800/s; "
     "the killed worker is restarted at once. Pass: lost = 0, unexpected = 0, nothing dead-lettered, "
-    "duplicates ≤ kills × concurrency, every delivery terminal and the Redis PEL empty afterwards.",
+    "duplicates ≤ kills × prefetch, every delivery terminal and the Redis PEL empty afterwards.",
     "T3": "SIGTERM each of the 2 workers in turn every 4 s (10 rounds, a deploy) under 500 events/s to a "
     "target that takes 50 ms. Pass: lost = 0 and **0 duplicates** (in-flight work drained), exit code 0 "
     "within the 25 s grace.",

@@ -1,9 +1,10 @@
 """Instances built without Model.__init__ hold exactly the given values and behave as loaded or unsaved ones."""
 
 import pytest
+from django.db.models.signals import post_init, pre_init
 
 from dashboard.lib.model_instances import model_instance
-from dashboard.models import Rule
+from dashboard.models import Delivery, DeliveryAttempt, Event, Rule
 
 pytestmark = pytest.mark.django_db
 
@@ -28,3 +29,10 @@ def test_a_built_instance_without_a_database_is_unsaved():
     assert built._state.adding and built._state.db is None
     built.save()
     assert Rule.objects.get(pk=built.pk).name == "r"
+
+
+@pytest.mark.parametrize("model", [Delivery, DeliveryAttempt, Event])
+def test_the_models_the_worker_builds_have_no_init_signal_receivers(model):
+    # model_instance skips Model.__init__, so a receiver added here would silently not run for them.
+    assert not pre_init.has_listeners(model)
+    assert not post_init.has_listeners(model)
