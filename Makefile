@@ -40,7 +40,7 @@ screenshots: $(VENV)/.dev
 clean:
 	rm -rf $(VENV) staticfiles .eventhub test-db.sqlite3*
 
-# Proof under load and faults. `make bench` writes docs/benchmarks/README.md and its plots (about ten
+# Proof under load and faults. `make bench` writes docs/benchmarks/README.md and its plots (about twelve
 # minutes; against PostgreSQL too when DATABASE_URL points at one). `make chaos` runs the fault scenarios
 # (pass/fail, under 30 minutes) and rewrites the results in docs/reliability.md. `make fuzz` runs
 # schemathesis with at least 1,000 generated requests per API operation.
