@@ -190,3 +190,12 @@ def test_nul_in_a_registered_schema_is_400(client, admin_header):
 
 def test_nul_in_the_source_is_400(client, admin_header):
     assert register(client, admin_header, {}, source="a\u0000b").status_code == 400
+
+
+def test_a_stored_schema_with_a_number_beyond_64_bits_is_answered_not_a_500(client, admin_header):
+    # PostgreSQL's jsonb gives 1e20 back as the integer 100000000000000000000, which orjson cannot write.
+    schema = {"type": "object", "properties": {"n": {"type": "number", "maximum": 1e20}}}
+    assert register(client, admin_header, schema).status_code == 201
+    again = register(client, admin_header, schema)
+    assert again.status_code == 200
+    assert again.json()["schema"]["properties"]["n"]["maximum"] == 1e20

@@ -2,7 +2,10 @@
 
 import json
 import math
+import uuid
+from datetime import UTC, datetime
 
+import orjson
 import pytest
 
 from dashboard.lib.jsoncodec import dumps, loads
@@ -38,3 +41,10 @@ def test_loads_accepts_what_only_the_standard_library_reads():
 def test_loads_refuses_what_is_not_json():
     with pytest.raises(json.JSONDecodeError):
         loads("{not json")
+
+
+def test_a_big_integer_beside_a_time_and_a_uuid_is_written_as_orjson_writes_them():
+    at, key = datetime(2026, 12, 7, 5, 16, 19, 448695, tzinfo=UTC), uuid.UUID(int=5)
+    written = json.loads(dumps({"n": 10**20, "at": at, "at_date": at.date(), "id": key}))
+    expected = json.loads(orjson.dumps({"at": at, "at_date": at.date(), "id": key}))
+    assert written == expected | {"n": 10**20}
