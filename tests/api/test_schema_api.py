@@ -199,3 +199,8 @@ def test_a_stored_schema_with_a_number_beyond_64_bits_is_answered_not_a_500(clie
     again = register(client, admin_header, schema)
     assert again.status_code == 200
     assert again.json()["schema"]["properties"]["n"]["maximum"] == 1e20
+
+
+def test_an_id_beyond_what_the_database_holds_is_not_found(client, auth_header):
+    response = client.get("/api/v1/schemas/1971750452955912222922295663659057152/versions/28524", **auth_header)
+    assert response.status_code == 404
